@@ -1,0 +1,432 @@
+#include "synod/check/key_search.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "synod/base/assert.h"
+#include "synod/base/hash64.h"
+
+namespace synod::check {
+namespace {
+
+// Model states and values are small integers: a value's id, or kAbsent.
+constexpr int32_t kAbsent = -1;
+
+// What an operation requires of the register and what it leaves in it.
+enum class Step : uint8_t {
+  kRead,       // a get that returned: the value must be a
+  kWrite,      // put (b = the value) or delete (b = kAbsent): the value becomes b
+  kCasSwap,    // a cas that swapped, or one of unknown outcome: must hold a, becomes b
+  kCasNoSwap,  // a cas that returned without swapping: must not hold a
+};
+
+struct SearchOp {
+  Step step = Step::kRead;
+  int32_t a = kAbsent;
+  int32_t b = kAbsent;
+  int64_t call = 0;
+  int64_t ret = 0;  // operations of known outcome only
+  bool unknown = false;
+  size_t input = 0;  // position in the input: the tie-break that keeps the order deterministic
+};
+
+// An unknown cas is tried only where it would swap: where it would not, it has
+// no effect, the same as never taking effect.
+bool apply(const SearchOp& op, int32_t state, int32_t& next) {
+  switch (op.step) {
+    case Step::kRead:
+      next = state;
+      return state == op.a;
+    case Step::kWrite:
+      next = op.b;
+      return true;
+    case Step::kCasSwap:
+      next = op.b;
+      return state == op.a;
+    case Step::kCasNoSwap:
+      next = state;
+      return state != op.a;
+  }
+  SYNOD_UNREACHABLE();
+}
+
+std::vector<SearchOp> translate(std::span<const Operation* const> ops) {
+  std::unordered_map<std::string_view, int32_t> ids;  // lookups only; ids follow input order
+  auto id = [&ids](const std::optional<std::string>& v) {
+    if (!v) return kAbsent;
+    return ids.try_emplace(*v, static_cast<int32_t>(ids.size())).first->second;
+  };
+  std::vector<SearchOp> out;
+  out.reserve(ops.size());
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const Operation& op = *ops[i];
+    if (op.outcome == Outcome::kFailed) continue;
+    bool unknown = op.outcome == Outcome::kUnknown;
+    if (unknown && op.kind == OpKind::kGet) continue;  // tells nothing
+    SYNOD_ASSERT_MSG(unknown || op.ret >= op.call, "an operation returned before it was called");
+    SearchOp s{.call = op.call, .ret = unknown ? 0 : op.ret, .unknown = unknown, .input = i};
+    switch (op.kind) {
+      case OpKind::kGet:
+        s.step = Step::kRead;
+        s.a = id(op.value);
+        break;
+      case OpKind::kPut:
+        SYNOD_ASSERT_MSG(op.value.has_value(), "a put without a value");
+        s.step = Step::kWrite;
+        s.b = id(op.value);
+        break;
+      case OpKind::kDelete:
+        s.step = Step::kWrite;
+        s.b = kAbsent;
+        break;
+      case OpKind::kCas:
+        SYNOD_ASSERT_MSG(op.expected.has_value() && op.value.has_value(),
+                         "a cas without an expected or a new value");
+        s.a = id(op.expected);
+        s.b = id(op.value);
+        s.step = unknown || op.swapped ? Step::kCasSwap : Step::kCasNoSwap;
+        break;
+    }
+    out.push_back(s);
+  }
+
+  // An unknown write whose result nothing can observe can be left out: taking
+  // effect would only make the register hold a value that no read returned and
+  // no cas expected, until the next unconditional write. The exception is a cas
+  // that did not swap, which any other value satisfies, so then all are kept.
+  // This spares the search a factor of two per such write.
+  bool any_no_swap = std::any_of(out.begin(), out.end(),
+                                 [](const SearchOp& s) { return s.step == Step::kCasNoSwap; });
+  if (!any_no_swap) {
+    std::vector<bool> observed(ids.size() + 1, false);  // index: value id + 1
+    for (const SearchOp& s : out) {
+      if (s.step == Step::kRead || s.step == Step::kCasSwap) observed[s.a + 1] = true;
+    }
+    std::erase_if(out, [&](const SearchOp& s) {
+      return s.unknown && s.step != Step::kRead && !observed[s.b + 1];
+    });
+  }
+  return out;
+}
+
+// Lowe's memo: the (set of linearized operations, state) pairs already
+// reached. A set is stored compactly: `prefix` (every operation of known
+// outcome below it is linearized, the one at it is not), the words of the
+// known-outcome bitset from the prefix up to the highest linearized one (a
+// window as wide as the concurrency), and the bitset of unknown operations.
+class Memo {
+ public:
+  explicit Memo(size_t unknown_words) : unknown_words_(unknown_words), slots_(1024, 0) {}
+
+  // False when the pair was there already.
+  bool insert(uint64_t hash, int32_t state, int32_t prefix, std::span<const uint64_t> known,
+              std::span<const uint64_t> unknown) {
+    SYNOD_ASSERT(unknown.size() == unknown_words_);
+    if ((entries_.size() + 1) * 2 > slots_.size()) grow();
+    size_t mask = slots_.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      uint32_t slot = slots_[i];
+      if (slot == 0) {
+        slots_[i] = static_cast<uint32_t>(entries_.size() + 1);
+        entries_.push_back(
+            {hash, words_.size(), state, prefix, static_cast<uint32_t>(known.size())});
+        words_.insert(words_.end(), known.begin(), known.end());
+        words_.insert(words_.end(), unknown.begin(), unknown.end());
+        return true;
+      }
+      const Entry& e = entries_[slot - 1];
+      if (e.hash == hash && e.state == state && e.prefix == prefix &&
+          e.known_words == known.size() &&
+          std::equal(known.begin(), known.end(), words_.begin() + e.offset) &&
+          std::equal(unknown.begin(), unknown.end(), words_.begin() + e.offset + known.size()))
+        return false;
+    }
+  }
+
+ private:
+  struct Entry {
+    uint64_t hash;
+    size_t offset;  // into words_
+    int32_t state;
+    int32_t prefix;
+    uint32_t known_words;
+  };
+
+  void grow() {
+    std::vector<uint32_t> slots(slots_.size() * 2, 0);
+    size_t mask = slots.size() - 1;
+    for (size_t n = 0; n < entries_.size(); ++n) {
+      size_t i = entries_[n].hash & mask;
+      while (slots[i] != 0)
+        i = (i + 1) & mask;
+      slots[i] = static_cast<uint32_t>(n + 1);
+    }
+    slots_ = std::move(slots);
+  }
+
+  size_t unknown_words_;
+  std::vector<uint32_t> slots_;  // open addressing; entry index + 1, 0 = empty
+  std::vector<Entry> entries_;
+  std::vector<uint64_t> words_;
+};
+
+uint64_t op_key(int32_t op) {
+  return mix64(static_cast<uint64_t>(op) * 0x9e3779b97f4a7c15ULL + 1);
+}
+uint64_t state_key(int32_t state) {
+  return mix64(static_cast<uint64_t>(static_cast<int64_t>(state)) ^ 0x5851f42d4c957f2dULL);
+}
+
+// Operations of known outcome are numbered 0..known-1 by call time; unknown
+// ones known..n-1. The known ones sit in a doubly linked list of call and
+// return events in time order (Lowe's just-in-time linearization: the next
+// operation to linearize is one whose call comes before the first pending
+// return); the unknown ones, which never return, in a list of their own that
+// is tried only after every known candidate, because an unknown write is
+// needed only where a later result demands it.
+class Search {
+ public:
+  explicit Search(std::vector<SearchOp> ops) {
+    std::stable_partition(ops.begin(), ops.end(), [](const SearchOp& s) { return !s.unknown; });
+    known_ = static_cast<int32_t>(
+        std::find_if(ops.begin(), ops.end(), [](const SearchOp& s) { return s.unknown; }) -
+        ops.begin());
+    std::sort(ops.begin(), ops.begin() + known_, [](const SearchOp& x, const SearchOp& y) {
+      return std::tie(x.call, x.ret, x.input) < std::tie(y.call, y.ret, y.input);
+    });
+    std::sort(ops.begin() + known_, ops.end(), [](const SearchOp& x, const SearchOp& y) {
+      return std::tie(x.call, x.input) < std::tie(y.call, y.input);
+    });
+    ops_ = std::move(ops);
+    int32_t n = static_cast<int32_t>(ops_.size());
+    unknown_ = n - known_;
+
+    // Events in time order. At one instant calls come before returns: an
+    // operation precedes another only if it returned strictly before the
+    // other was called.
+    struct Event {
+      int64_t time;
+      int32_t is_return;
+      int32_t op;
+    };
+    std::vector<Event> events;
+    events.reserve(static_cast<size_t>(2 * known_ + unknown_));
+    for (int32_t i = 0; i < n; ++i) {
+      events.push_back({ops_[i].call, 0, i});
+      if (i < known_) events.push_back({ops_[i].ret, 1, i});
+    }
+    std::sort(events.begin(), events.end(), [](const Event& x, const Event& y) {
+      return std::tie(x.time, x.is_return, x.op) < std::tie(y.time, y.is_return, y.op);
+    });
+
+    // Entry 0 heads the known list; entries 1.. are its events.
+    size_t entries = static_cast<size_t>(2 * known_) + 1;
+    next_.assign(entries, 0);
+    prev_.assign(entries, 0);
+    entry_op_.assign(entries, -1);
+    entry_pos_.assign(entries, 0);
+    entry_is_call_.assign(entries, 0);
+    call_entry_.assign(static_cast<size_t>(known_), 0);
+    return_entry_.assign(static_cast<size_t>(known_), 0);
+    unknown_call_pos_.assign(static_cast<size_t>(unknown_) + 1, 0);
+    int32_t last = 0;
+    for (size_t pos = 0; pos < events.size(); ++pos) {
+      const Event& ev = events[pos];
+      if (ev.op >= known_) {
+        unknown_call_pos_[ev.op - known_ + 1] = static_cast<int32_t>(pos);
+        continue;
+      }
+      int32_t e = last + 1;
+      entry_op_[e] = ev.op;
+      entry_pos_[e] = static_cast<int32_t>(pos);
+      entry_is_call_[e] = ev.is_return == 0 ? 1 : 0;
+      (ev.is_return == 0 ? call_entry_ : return_entry_)[ev.op] = e;
+      prev_[e] = last;
+      next_[last] = e;
+      last = e;
+    }
+    next_[last] = 0;
+    prev_[0] = last;
+    // Node 0 heads the unknown list; node j + 1 is unknown operation known_ + j.
+    unext_.resize(static_cast<size_t>(unknown_) + 1);
+    uprev_.resize(static_cast<size_t>(unknown_) + 1);
+    for (int32_t j = 0; j <= unknown_; ++j) {
+      unext_[j] = j == unknown_ ? 0 : j + 1;
+      uprev_[j] = j == 0 ? unknown_ : j - 1;
+    }
+    known_bits_.assign((static_cast<size_t>(known_) + 63) / 64, 0);
+    unknown_bits_.assign((static_cast<size_t>(unknown_) + 63) / 64, 0);
+  }
+
+  KeySearchResult run(uint64_t max_steps) {
+    KeySearchResult result;
+    Memo memo(unknown_bits_.size());
+    struct Frame {
+      int32_t op;
+      int32_t state;
+      int32_t prefix;
+      int32_t max_known;
+      int32_t first_return;  // for an unknown operation: where its candidates ended
+    };
+    std::vector<Frame> stack;
+    int32_t state = kAbsent;
+    uint64_t hash = 0;  // of the linearized set: XOR of its operations' keys
+    int32_t prefix = 0, max_known = -1, done = 0;
+    bool in_unknown = false;
+    int32_t e = next_[0];      // cursor in the known list
+    int32_t first_return = 0;  // while in_unknown: the first pending return entry
+    int32_t u = 0;             // while in_unknown: cursor in the unknown list
+
+    while (done < known_) {
+      int32_t candidate;
+      if (!in_unknown) {
+        SYNOD_ASSERT(e != 0);  // a return is pending while done < known_
+        if (!entry_is_call_[e]) {
+          in_unknown = true;
+          first_return = e;
+          u = unext_[0];
+          continue;
+        }
+        candidate = entry_op_[e];
+      } else if (u != 0 && unknown_call_pos_[u] < entry_pos_[first_return]) {
+        candidate = known_ + u - 1;
+      } else {
+        // Every candidate here failed: undo the last step and try its next sibling.
+        if (stack.empty()) {
+          result.verdict = KeyVerdict::kNotLinearizable;
+          return result;
+        }
+        Frame f = stack.back();
+        stack.pop_back();
+        set_bit(f.op, false);
+        hash ^= op_key(f.op);
+        state = f.state;
+        prefix = f.prefix;
+        max_known = f.max_known;
+        if (f.op < known_) {
+          --done;
+          unlift_known(f.op);
+          in_unknown = false;
+          e = next_[call_entry_[f.op]];
+        } else {
+          unlift_unknown(f.op - known_ + 1);
+          in_unknown = true;
+          first_return = f.first_return;
+          u = unext_[f.op - known_ + 1];
+        }
+        continue;
+      }
+
+      if (++result.steps > max_steps) {
+        result.verdict = KeyVerdict::kUndecided;
+        return result;
+      }
+      int32_t next_state;
+      bool linearized = false;
+      if (apply(ops_[candidate], state, next_state)) {
+        set_bit(candidate, true);
+        int32_t new_prefix = prefix, new_max = max_known;
+        if (candidate < known_) {
+          new_max = std::max(max_known, candidate);
+          while (new_prefix < known_ && bit(new_prefix))
+            ++new_prefix;
+        }
+        std::span<const uint64_t> window;
+        if (new_max >= new_prefix) {
+          window = std::span<const uint64_t>(known_bits_)
+                       .subspan(static_cast<size_t>(new_prefix / 64),
+                                static_cast<size_t>(new_max / 64 - new_prefix / 64 + 1));
+        }
+        uint64_t new_hash = hash ^ op_key(candidate);
+        if (memo.insert(new_hash ^ state_key(next_state), next_state, new_prefix, window,
+                        unknown_bits_)) {
+          stack.push_back({candidate, state, prefix, max_known, first_return});
+          state = next_state;
+          hash = new_hash;
+          prefix = new_prefix;
+          max_known = new_max;
+          if (candidate < known_) {
+            ++done;
+            lift_known(candidate);
+          } else {
+            lift_unknown(candidate - known_ + 1);
+          }
+          linearized = true;
+        } else {
+          set_bit(candidate, false);
+        }
+      }
+      if (linearized) {
+        in_unknown = false;
+        e = next_[0];
+      } else if (!in_unknown) {
+        e = next_[e];
+      } else {
+        u = unext_[u];
+      }
+    }
+    result.verdict = KeyVerdict::kLinearizable;
+    return result;
+  }
+
+ private:
+  bool bit(int32_t known_op) const { return (known_bits_[known_op / 64] >> (known_op % 64)) & 1; }
+
+  void set_bit(int32_t op, bool on) {
+    std::vector<uint64_t>& bits = op < known_ ? known_bits_ : unknown_bits_;
+    int32_t i = op < known_ ? op : op - known_;
+    uint64_t mask = uint64_t{1} << (i % 64);
+    if (on)
+      bits[i / 64] |= mask;
+    else
+      bits[i / 64] &= ~mask;
+  }
+
+  void unlink(int32_t e) {
+    next_[prev_[e]] = next_[e];
+    prev_[next_[e]] = prev_[e];
+  }
+  void relink(int32_t e) {
+    next_[prev_[e]] = e;
+    prev_[next_[e]] = e;
+  }
+  // A known operation's call entry and its return entry, which comes later.
+  void lift_known(int32_t op) {
+    int32_t call = call_entry_[op];
+    unlink(call);
+    unlink(return_entry_[op]);
+  }
+  void unlift_known(int32_t op) {  // exactly reverses lift_known (dancing links)
+    relink(return_entry_[op]);
+    relink(call_entry_[op]);
+  }
+
+  void lift_unknown(int32_t node) {
+    unext_[uprev_[node]] = unext_[node];
+    uprev_[unext_[node]] = uprev_[node];
+  }
+  void unlift_unknown(int32_t node) {
+    unext_[uprev_[node]] = node;
+    uprev_[unext_[node]] = node;
+  }
+
+  std::vector<SearchOp> ops_;
+  int32_t known_ = 0, unknown_ = 0;
+  std::vector<int32_t> next_, prev_, entry_op_, entry_pos_;
+  std::vector<uint8_t> entry_is_call_;
+  std::vector<int32_t> call_entry_, return_entry_;
+  std::vector<int32_t> unext_, uprev_, unknown_call_pos_;
+  std::vector<uint64_t> known_bits_, unknown_bits_;
+};
+
+}  // namespace
+
+KeySearchResult search_key(std::span<const Operation* const> ops, uint64_t max_steps) {
+  Search search(translate(ops));
+  return search.run(max_steps);
+}
+
+}  // namespace synod::check
