@@ -22,7 +22,8 @@ TEST(Rng, SameSeedSameSequence) {
 
 TEST(Rng, SplitDependsOnPurposeNotOnUse) {
   Rng a(7), b(7);
-  for (int i = 0; i < 10; ++i) a.next();
+  for (int i = 0; i < 10; ++i)
+    a.next();
   EXPECT_EQ(a.split("network").next(), b.split("network").next());
   EXPECT_NE(b.split("network").next(), b.split("disk").next());
 }
@@ -35,7 +36,8 @@ TEST(Rng, UniformStaysInRangeAndCoversIt) {
     ASSERT_LT(x, 6u);
     ++counts[x];
   }
-  for (int c : counts) EXPECT_NEAR(c, 10'000, 500);
+  for (int c : counts)
+    EXPECT_NEAR(c, 10'000, 500);
   for (int i = 0; i < 1000; ++i) {
     int64_t v = rng.uniform_int(-3, 3);
     EXPECT_GE(v, -3);
@@ -46,7 +48,8 @@ TEST(Rng, UniformStaysInRangeAndCoversIt) {
 TEST(Rng, ExponentialHasItsMean) {
   Rng rng(2);
   double sum = 0;
-  for (int i = 0; i < 100'000; ++i) sum += rng.exponential(5.0);
+  for (int i = 0; i < 100'000; ++i)
+    sum += rng.exponential(5.0);
   EXPECT_NEAR(sum / 100'000, 5.0, 0.1);
 }
 

@@ -20,10 +20,10 @@ namespace {
 constexpr size_t kMaxEvents = 128;
 
 struct Step {
-  int kind;          // 0 local, 1 send, 2 deliver
-  size_t process;    // who acts (local, send)
-  size_t target;     // send: recipient; deliver: which in-flight message
-  int64_t advance;   // true time passing before the step, >= 1ns
+  int kind;         // 0 local, 1 send, 2 deliver
+  size_t process;   // who acts (local, send)
+  size_t target;    // send: recipient; deliver: which in-flight message
+  int64_t advance;  // true time passing before the step, >= 1ns
 };
 
 struct Event {
@@ -50,10 +50,12 @@ struct InFlight {
   HlcTimestamp hlc;
 };
 
-Execution run(size_t processes, const std::vector<int64_t>& offsets, const std::vector<Step>& steps) {
+Execution run(size_t processes, const std::vector<int64_t>& offsets,
+              const std::vector<Step>& steps) {
   Execution x;
   x.processes = processes;
-  for (int64_t o : offsets) x.max_offset = std::max(x.max_offset, o);
+  for (int64_t o : offsets)
+    x.max_offset = std::max(x.max_offset, o);
   std::vector<LamportClock> lamport(processes);
   std::vector<VectorClock> vector(processes, VectorClock(processes));
   std::vector<HybridClock> hlc(processes);
@@ -111,7 +113,8 @@ rc::Gen<Step> step_gen() {
 
 Execution random_execution() {
   size_t processes = *rc::gen::inRange<size_t>(2, 7);
-  auto offsets = *rc::gen::container<std::vector<int64_t>>(processes, rc::gen::inRange<int64_t>(0, 5000));
+  auto offsets =
+      *rc::gen::container<std::vector<int64_t>>(processes, rc::gen::inRange<int64_t>(0, 5000));
   auto steps = *rc::gen::container<std::vector<Step>>(step_gen());
   return run(processes, offsets, steps);
 }

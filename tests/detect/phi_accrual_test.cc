@@ -9,13 +9,16 @@ namespace {
 
 using std::chrono::milliseconds;
 
-Time at_ms(int64_t ms) { return Time(milliseconds(ms)); }
+Time at_ms(int64_t ms) {
+  return Time(milliseconds(ms));
+}
 
 TEST(PhiAccrual, RisesWithSilence) {
   PhiConfig config;
   config.min_std_deviation = milliseconds(10);
   PhiAccrual detector(config);
-  for (int i = 0; i <= 100; ++i) detector.heartbeat(at_ms(100 * i));  // every 100ms
+  for (int i = 0; i <= 100; ++i)
+    detector.heartbeat(at_ms(100 * i));  // every 100ms
   double soon = detector.phi(at_ms(10'000 + 50));
   double due = detector.phi(at_ms(10'000 + 100));
   double late = detector.phi(at_ms(10'000 + 200));
@@ -45,8 +48,10 @@ TEST(PhiAccrual, KeepsABoundedWindow) {
   config.min_std_deviation = milliseconds(1);
   PhiAccrual detector(config);
   int64_t t = 0;
-  for (int i = 0; i < 100; ++i) detector.heartbeat(at_ms(t += 1000));  // slow, long ago
-  for (int i = 0; i < 10; ++i) detector.heartbeat(at_ms(t += 10));     // now fast
+  for (int i = 0; i < 100; ++i)
+    detector.heartbeat(at_ms(t += 1000));  // slow, long ago
+  for (int i = 0; i < 10; ++i)
+    detector.heartbeat(at_ms(t += 10));  // now fast
   // Only the fast samples remain: 100ms of silence is now alarming.
   EXPECT_GT(detector.phi(at_ms(t + 100)), 8);
 }

@@ -7,16 +7,17 @@ namespace synod::detail {
 [[noreturn]] void assertion_failed(const char* expr, const char* file, int line, const char* msg);
 }  // namespace synod::detail
 
-#define SYNOD_ASSERT(cond)                                                               \
-  do {                                                                                   \
-    if (!(cond)) [[unlikely]]                                                            \
-      ::synod::detail::assertion_failed(#cond, __FILE__, __LINE__, nullptr);             \
+#define SYNOD_ASSERT(cond)                                                   \
+  do {                                                                       \
+    if (!(cond)) [[unlikely]]                                                \
+      ::synod::detail::assertion_failed(#cond, __FILE__, __LINE__, nullptr); \
   } while (0)
 
-#define SYNOD_ASSERT_MSG(cond, msg)                                                      \
-  do {                                                                                   \
-    if (!(cond)) [[unlikely]]                                                            \
-      ::synod::detail::assertion_failed(#cond, __FILE__, __LINE__, (msg));               \
+#define SYNOD_ASSERT_MSG(cond, msg)                                        \
+  do {                                                                     \
+    if (!(cond)) [[unlikely]]                                              \
+      ::synod::detail::assertion_failed(#cond, __FILE__, __LINE__, (msg)); \
   } while (0)
 
-#define SYNOD_UNREACHABLE() ::synod::detail::assertion_failed("unreachable", __FILE__, __LINE__, nullptr)
+#define SYNOD_UNREACHABLE() \
+  ::synod::detail::assertion_failed("unreachable", __FILE__, __LINE__, nullptr)

@@ -14,11 +14,13 @@ constexpr Tables make_tables() {
   Tables t{};
   for (uint32_t i = 0; i < 256; ++i) {
     uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ kPolynomial : c >> 1;
+    for (int k = 0; k < 8; ++k)
+      c = (c & 1) ? (c >> 1) ^ kPolynomial : c >> 1;
     t[0][i] = c;
   }
   for (uint32_t i = 0; i < 256; ++i)
-    for (int s = 1; s < 8; ++s) t[s][i] = (t[s - 1][i] >> 8) ^ t[0][t[s - 1][i] & 0xff];
+    for (int s = 1; s < 8; ++s)
+      t[s][i] = (t[s - 1][i] >> 8) ^ t[0][t[s - 1][i] & 0xff];
   return t;
 }
 
@@ -41,7 +43,8 @@ uint32_t crc32c(std::string_view bytes, uint32_t crc) {
     p += 8;
     n -= 8;
   }
-  while (n--) crc = (crc >> 8) ^ kTables[0][(crc ^ *p++) & 0xff];
+  while (n--)
+    crc = (crc >> 8) ^ kTables[0][(crc ^ *p++) & 0xff];
   return ~crc;
 }
 

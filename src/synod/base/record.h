@@ -22,9 +22,9 @@ void append_record(std::string& out, std::string_view payload);
 class RecordReader {
  public:
   enum class Stop {
-    kEnd,      // every byte was a whole, valid record
-    kTornTail, // the last record is incomplete or fails its checksum: a crash mid-append
-    kCorrupt,  // a bad record with more data after it: not a crash, the file is damaged
+    kEnd,       // every byte was a whole, valid record
+    kTornTail,  // the last record is incomplete or fails its checksum: a crash mid-append
+    kCorrupt,   // a bad record with more data after it: not a crash, the file is damaged
   };
 
   explicit RecordReader(std::string_view file) : file_(file) {}

@@ -19,12 +19,17 @@ uint64_t splitmix64(uint64_t& x) {
 
 Rng::Rng(uint64_t seed) : seed_(seed) {
   uint64_t x = seed;
-  for (auto& word : s_) word = splitmix64(x);
+  for (auto& word : s_)
+    word = splitmix64(x);
 }
 
-Rng Rng::split(std::string_view purpose) const { return Rng(hash64(purpose, seed_)); }
+Rng Rng::split(std::string_view purpose) const {
+  return Rng(hash64(purpose, seed_));
+}
 
-Rng Rng::split(uint64_t purpose) const { return Rng(Hasher(seed_).add(purpose).digest()); }
+Rng Rng::split(uint64_t purpose) const {
+  return Rng(Hasher(seed_).add(purpose).digest());
+}
 
 uint64_t Rng::next() {
   uint64_t result = std::rotl(s_[1] * 5, 7) * 9;
@@ -60,7 +65,9 @@ int64_t Rng::uniform_int(int64_t low, int64_t high) {
   return static_cast<int64_t>(static_cast<uint64_t>(low) + uniform(span));
 }
 
-double Rng::uniform_real() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+double Rng::uniform_real() {
+  return static_cast<double>(next() >> 11) * 0x1.0p-53;
+}
 
 bool Rng::chance(double probability) {
   if (probability <= 0) return false;

@@ -24,11 +24,11 @@ class Rng {
   Rng split(uint64_t purpose) const;
 
   uint64_t next();
-  uint64_t uniform(uint64_t bound);                  // [0, bound), bound > 0
-  int64_t uniform_int(int64_t low, int64_t high);    // [low, high]
-  double uniform_real();                             // [0, 1)
-  bool chance(double probability);                   // true with that probability
-  double exponential(double mean);                   // mean > 0
+  uint64_t uniform(uint64_t bound);                // [0, bound), bound > 0
+  int64_t uniform_int(int64_t low, int64_t high);  // [low, high]
+  double uniform_real();                           // [0, 1)
+  bool chance(double probability);                 // true with that probability
+  double exponential(double mean);                 // mean > 0
   Duration uniform_duration(Duration low, Duration high);
   Duration exponential_duration(Duration mean);
 
@@ -40,7 +40,8 @@ class Rng {
 
   template <typename T>
   void shuffle(std::span<T> items) {
-    for (size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[uniform(i)]);
+    for (size_t i = items.size(); i > 1; --i)
+      std::swap(items[i - 1], items[uniform(i)]);
   }
 
   uint64_t seed() const { return seed_; }

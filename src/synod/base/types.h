@@ -12,7 +12,9 @@ namespace synod {
 using ProcessId = uint32_t;
 using NodeId = ProcessId;
 inline constexpr ProcessId kFirstClientId = 1'000;
-inline constexpr bool is_client(ProcessId p) { return p >= kFirstClientId; }
+inline constexpr bool is_client(ProcessId p) {
+  return p >= kFirstClientId;
+}
 
 // Time is counted in nanoseconds. A protocol sees only its node's local clock
 // (which the simulator may skew and drift); the simulator's virtual time is
@@ -27,9 +29,15 @@ struct LocalClock {
 };
 using Time = LocalClock::time_point;
 
-inline constexpr int64_t to_nanos(Duration d) { return d.count(); }
-inline constexpr int64_t to_nanos(Time t) { return t.time_since_epoch().count(); }
-inline constexpr Time time_from_nanos(int64_t ns) { return Time(Duration(ns)); }
+inline constexpr int64_t to_nanos(Duration d) {
+  return d.count();
+}
+inline constexpr int64_t to_nanos(Time t) {
+  return t.time_since_epoch().count();
+}
+inline constexpr Time time_from_nanos(int64_t ns) {
+  return Time(Duration(ns));
+}
 
 // Opaque bytes: message payloads and stored records. Runtimes never look inside.
 using Bytes = std::string;

@@ -23,10 +23,14 @@ HlcTimestamp HybridClock::update(int64_t physical_ns, HlcTimestamp remote) {
   HlcTimestamp before = last_;
   int64_t wall = std::max({last_.wall, remote.wall, physical_ns});
   uint32_t logical;
-  if (wall == last_.wall && wall == remote.wall) logical = std::max(last_.logical, remote.logical) + 1;
-  else if (wall == last_.wall) logical = last_.logical + 1;
-  else if (wall == remote.wall) logical = remote.logical + 1;
-  else logical = 0;  // physical time is ahead of both
+  if (wall == last_.wall && wall == remote.wall)
+    logical = std::max(last_.logical, remote.logical) + 1;
+  else if (wall == last_.wall)
+    logical = last_.logical + 1;
+  else if (wall == remote.wall)
+    logical = remote.logical + 1;
+  else
+    logical = 0;  // physical time is ahead of both
   last_ = {wall, logical};
   SYNOD_ASSERT(last_ > before && last_ > remote);
   return last_;

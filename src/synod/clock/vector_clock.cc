@@ -13,7 +13,8 @@ void VectorClock::tick(size_t process) {
 
 void VectorClock::merge(const VectorClock& other) {
   SYNOD_ASSERT(other.size() == size());  // clocks of one system only
-  for (size_t i = 0; i < entries_.size(); ++i) entries_[i] = std::max(entries_[i], other.entries_[i]);
+  for (size_t i = 0; i < entries_.size(); ++i)
+    entries_[i] = std::max(entries_[i], other.entries_[i]);
 }
 
 VectorClock::Order VectorClock::compare(const VectorClock& other) const {

@@ -13,20 +13,25 @@ constexpr uint64_t kTickTimer = 1;
 
 std::string_view peer_status_name(PeerStatus status) {
   switch (status) {
-    case PeerStatus::kAlive: return "alive";
-    case PeerStatus::kSuspected: return "suspected";
-    case PeerStatus::kFailed: return "failed";
+    case PeerStatus::kAlive:
+      return "alive";
+    case PeerStatus::kSuspected:
+      return "suspected";
+    case PeerStatus::kFailed:
+      return "failed";
   }
   SYNOD_UNREACHABLE();
 }
 
 void FailureDetectorNode::start(Env& env) {
-  // Every peer starts alive and "just heard": a restarted node gives each
-  // peer a full timeout before suspecting it.
+  // Every peer starts alive and "just heard": a (re)started node gives each
+  // peer a full timeout before suspecting it, and still suspects a peer it
+  // never hears from (which it must, for completeness).
   for (NodeId node : env.nodes()) {
     if (node == env.self()) continue;
     auto [it, inserted] = peers_.emplace(node, Peer(config_.phi));
     it->second.last_heard = env.now();
+    it->second.arrivals.heartbeat(env.now());
   }
   env.set_timer(Duration(0), kTickTimer);
 }
@@ -40,7 +45,8 @@ void FailureDetectorNode::on_timer(Env& env, uint64_t tag) {
   SYNOD_ASSERT(tag == kTickTimer);
   wire::DetectorMessage heartbeat;
   heartbeat.mutable_heartbeat()->set_seq(++heartbeat_seq_);
-  for (const auto& [peer, state] : peers_) send_message(env, peer, heartbeat);
+  for (const auto& [peer, state] : peers_)
+    send_message(env, peer, heartbeat);
   check(env);
   env.set_timer(config_.interval, kTickTimer);
 }
@@ -90,7 +96,8 @@ void FailureDetectorNode::heard_from(Env& env, NodeId peer) {
   state.pings_failed = 0;
   // The heartbeat detector trusts any sign of life; the phi detector decides
   // on its next check from the arrival history.
-  if (config_.kind == DetectorConfig::Kind::kHeartbeat) set_status(env, peer, state, PeerStatus::kAlive);
+  if (config_.kind == DetectorConfig::Kind::kHeartbeat)
+    set_status(env, peer, state, PeerStatus::kAlive);
 }
 
 void FailureDetectorNode::check(Env& env) {
@@ -121,7 +128,8 @@ void FailureDetectorNode::ping(Env& env, NodeId peer, Peer& state) {
 void FailureDetectorNode::set_status(Env& env, NodeId peer, Peer& state, PeerStatus status) {
   if (state.status == status) return;
   state.status = status;
-  if (env.tracing()) env.note(std::string(peer_status_name(status)) + ": node " + std::to_string(peer));
+  if (env.tracing())
+    env.note(std::string(peer_status_name(status)) + ": node " + std::to_string(peer));
   if (listener_) listener_->on_status(env.self(), peer, status);
 }
 

@@ -50,7 +50,8 @@ double PhiAccrual::phi(Time now) const {
   double std_deviation =
       std::max(std::sqrt(variance), static_cast<double>(config_.min_std_deviation.count()));
   double elapsed = static_cast<double>((now - *last_).count());
-  return phi_of(elapsed, mean + static_cast<double>(config_.acceptable_pause.count()), std_deviation);
+  return phi_of(elapsed, mean + static_cast<double>(config_.acceptable_pause.count()),
+                std_deviation);
 }
 
 }  // namespace synod

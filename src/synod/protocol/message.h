@@ -1,10 +1,10 @@
 #pragma once
 
+#include <google/protobuf/message.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <google/protobuf/message.h>
 
 #include "synod/protocol/protocol.h"
 

@@ -35,7 +35,8 @@ void RegisterNode::on_message(Env&, const Incoming&) {
   // The register has no peer messages: a message here is noise, dropped.
 }
 
-void RegisterNode::on_client_request(Env& env, ProcessId client, const wire::ClientRequest& request) {
+void RegisterNode::on_client_request(Env& env, ProcessId client,
+                                     const wire::ClientRequest& request) {
   if (env.self() != kServer) {
     wire::ClientReply redirect;
     redirect.set_seq(request.seq());

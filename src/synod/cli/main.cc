@@ -1,0 +1,29 @@
+// synod: one binary, many faces. See `synod --help`.
+
+#include <cstdio>
+
+#include "synod/cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "synod: fault-tolerant distributed systems, simulated and checked.\n"
+      "  synod sim run      run one simulation and check it\n"
+      "  synod sim explore  run many seeds, report the failing ones\n"
+      "  synod sim list     the protocols and their injectable bugs\n"
+      "  synod check history FILE   check a recorded history for linearizability"};
+  app.require_subcommand(1);
+  int exit_code = synod::cli::kExitOk;
+  synod::cli::add_sim_commands(app, exit_code);
+  synod::cli::add_check_commands(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return synod::cli::kExitBadArguments;
+  }
+  return exit_code;
+}

@@ -1,0 +1,280 @@
+// synod sim run | explore | list
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "synod/base/duration.h"
+#include "synod/cli/commands.h"
+#include "synod/sim/protocol_spec.h"
+#include "synod/sim/simulation.h"
+
+namespace synod::cli {
+namespace {
+
+// The options run and explore share, as the user typed them.
+struct SimOptions {
+  std::string protocol;
+  int nodes = 5;
+  std::string duration = "60s";
+  std::string network;
+  std::string delay;
+  std::optional<double> loss, duplicate;
+  std::string nemesis = "none";
+  int clients = sim::WorkloadConfig{}.clients;
+  int keys = sim::WorkloadConfig{}.keys;
+  std::string bug;
+  std::string clock_offset;
+  double clock_drift = 0;
+  bool verbose = false;
+};
+
+void add_shared_options(CLI::App& cmd, SimOptions& o) {
+  cmd.add_option("--protocol", o.protocol, "protocol to run (synod sim list shows them)")
+      ->required();
+  cmd.add_option("--nodes", o.nodes, "nodes in the cluster")->capture_default_str();
+  cmd.add_option("--duration", o.duration, "virtual time to simulate (e.g. 30s, 2m)")
+      ->capture_default_str();
+  cmd.add_option("--network", o.network,
+                 "reliable | fair-loss | arbitrary (default reliable; with --nemesis swarm the "
+                 "seed picks)");
+  cmd.add_option("--delay", o.delay,
+                 "message delay: fixed:D | uniform:LOW,HIGH | exp:FLOOR,MEAN (default "
+                 "uniform:500us,5ms)");
+  cmd.add_option("--loss", o.loss, "loss probability (fair-loss, arbitrary; default 0.05)");
+  cmd.add_option("--duplicate", o.duplicate, "duplication probability (arbitrary; default 0.02)");
+  cmd.add_option("--nemesis", o.nemesis,
+                 "faults: none | swarm | a list of partition, partition-symmetric, "
+                 "partition-oneway, partition-majority, partition-bridge, crash, crash-stop, "
+                 "pause, skew, byzantine")
+      ->capture_default_str();
+  cmd.add_option("--clients", o.clients, "simulated clients")->capture_default_str();
+  cmd.add_option("--keys", o.keys, "keys the workload touches")->capture_default_str();
+  cmd.add_option("--bug", o.bug, "inject a known bug (--bug list names them)");
+  cmd.add_option("--clock-offset", o.clock_offset, "max initial clock offset per node (e.g. 50ms)");
+  cmd.add_option("--clock-drift", o.clock_drift, "max clock drift per node (e.g. 0.0001 = 100ppm)");
+  cmd.add_flag("--verbose,-v", o.verbose, "explain failures in full");
+}
+
+// Turns typed options into a config; prints the problem and returns nullopt on bad input.
+std::optional<sim::SimConfig> make_config(const SimOptions& o) {
+  auto fail = [](const std::string& message) -> std::optional<sim::SimConfig> {
+    std::cerr << "synod sim: " << message << "\n";
+    return std::nullopt;
+  };
+  sim::SimConfig c;
+  c.protocol = o.protocol;
+  c.nodes = o.nodes;
+  c.bug = o.bug;
+  c.workload.clients = o.clients;
+  c.workload.keys = o.keys;
+  auto duration = parse_duration(o.duration);
+  if (!duration) return fail("--duration: not a duration: '" + o.duration + "' (try 30s, 2m)");
+  c.duration = *duration;
+
+  if (!o.network.empty()) {
+    auto model = sim::NetworkConfig::parse_model(o.network);
+    if (!model)
+      return fail("--network: expected reliable, fair-loss or arbitrary, got '" + o.network + "'");
+    c.network.model = *model;
+    c.network.model_given = true;
+  }
+  if ((!o.delay.empty() || o.loss || o.duplicate) && !c.network.model_given)
+    return fail("--delay, --loss and --duplicate need --network");
+  if (!o.delay.empty()) {
+    auto delay = sim::DelayModel::parse(o.delay);
+    if (!delay.ok()) return fail(std::string(delay.status().message()));
+    c.network.delay = *delay;
+  }
+  if (o.loss) {
+    if (c.network.model == sim::NetworkConfig::Model::kReliable)
+      return fail("--loss: a reliable network loses nothing; use fair-loss or arbitrary");
+    c.network.loss = *o.loss;
+  }
+  if (o.duplicate) {
+    if (c.network.model != sim::NetworkConfig::Model::kArbitrary)
+      return fail("--duplicate: only the arbitrary network duplicates");
+    c.network.duplicate = *o.duplicate;
+  }
+  auto nemesis = sim::NemesisConfig::parse(o.nemesis);
+  if (!nemesis.ok()) return fail(std::string(nemesis.status().message()));
+  c.nemesis = *nemesis;
+  if (!o.clock_offset.empty()) {
+    auto offset = parse_duration(o.clock_offset);
+    if (!offset) return fail("--clock-offset: not a duration: '" + o.clock_offset + "'");
+    c.clock.max_offset = *offset;
+  }
+  c.clock.max_drift = o.clock_drift;
+  if (auto status = sim::validate(c); !status.ok()) return fail(std::string(status.message()));
+  return c;
+}
+
+// --bug list: the protocol's bug names, comma-separated.
+bool print_bug_list(const SimOptions& o, int& exit_code) {
+  if (o.bug != "list") return false;
+  const auto* info = sim::find_protocol(o.protocol);
+  if (!info) {
+    std::cerr << "synod sim: unknown protocol '" << o.protocol << "'\n";
+    exit_code = kExitBadArguments;
+    return true;
+  }
+  std::string names;
+  for (const auto& bug : info->bugs)
+    names += (names.empty() ? "" : ",") + bug;
+  std::cout << names << "\n";
+  exit_code = kExitOk;
+  return true;
+}
+
+struct RunOptions {
+  SimOptions shared;
+  uint64_t seed = 1;
+  std::string trace, diagram, history;
+};
+
+void add_run(CLI::App& sim_app, int& exit_code) {
+  auto options = std::make_shared<RunOptions>();
+  CLI::App* run = sim_app.add_subcommand(
+      "run",
+      "Run one simulation, check it, and print one summary line. Exit 0 when every check "
+      "passes, 1 when one fails, 2 on bad arguments. Replay a run by repeating its flags.");
+  add_shared_options(*run, options->shared);
+  run->add_option("--seed", options->seed,
+                  "the seed; the run is a pure function of it and the flags")
+      ->capture_default_str();
+  run->add_option("--trace", options->trace, "write every event as JSON lines to this file");
+  run->add_option("--diagram", options->diagram, "write a space-time diagram (HTML) to this file");
+  run->add_option("--history", options->history,
+                  "write the client history as JSON lines (input for synod check history)");
+  run->callback([options, &exit_code] {
+    if (print_bug_list(options->shared, exit_code)) return;
+    auto config = make_config(options->shared);
+    if (!config) {
+      exit_code = kExitBadArguments;
+      return;
+    }
+    config->seed = options->seed;
+    config->trace_path = options->trace;
+    config->diagram_path = options->diagram;
+    config->history_path = options->history;
+    auto report = sim::run_simulation(*config);
+    if (!report.ok()) {
+      std::cerr << "synod sim: " << report.status().message() << "\n";
+      exit_code = kExitBadArguments;
+      return;
+    }
+    std::cout << report->summary_line() << "\n";
+    if (!report->passed()) {
+      std::cout << report->failure_details();
+      std::cout << "replay: synod sim run " << report->flags << "\n";
+    }
+    if (options->shared.verbose) std::cout << "faults: " << report->faults << "\n";
+    exit_code = report->passed() ? kExitOk : kExitCheckFailed;
+  });
+}
+
+struct ExploreOptions {
+  SimOptions shared;
+  uint64_t seeds = 100;
+  uint64_t first = 1;
+  unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
+};
+
+void add_explore(CLI::App& sim_app, int& exit_code) {
+  auto options = std::make_shared<ExploreOptions>();
+  CLI::App* explore = sim_app.add_subcommand(
+      "explore",
+      "Run many seeds (each its own fault schedule), print every failing seed with the "
+      "command that replays it, and end with 'K seeds, F failed'. Exit 1 if any failed.");
+  add_shared_options(*explore, options->shared);
+  explore->add_option("--seeds", options->seeds, "how many seeds to run")->capture_default_str();
+  explore->add_option("--first", options->first, "the first seed")->capture_default_str();
+  explore->add_option("--jobs,-j", options->jobs, "simulations run in parallel")
+      ->capture_default_str();
+  explore->callback([options, &exit_code] {
+    if (print_bug_list(options->shared, exit_code)) return;
+    auto config = make_config(options->shared);
+    if (!config || options->jobs == 0) {
+      if (options->jobs == 0) std::cerr << "synod sim: --jobs must be at least 1\n";
+      exit_code = kExitBadArguments;
+      return;
+    }
+    const uint64_t total = options->seeds;
+    std::atomic<uint64_t> next{0}, done{0}, failed{0};
+    std::mutex output;
+    auto started = std::chrono::steady_clock::now();
+    auto last_progress = started;
+    auto worker = [&] {
+      while (true) {
+        uint64_t i = next.fetch_add(1);
+        if (i >= total) return;
+        sim::SimConfig c = *config;
+        c.seed = options->first + i;
+        auto report = sim::run_simulation(c);
+        std::lock_guard lock(output);
+        ++done;
+        if (!report.ok() || !report->passed()) {
+          ++failed;
+          std::cerr << "\r";
+          if (report.ok()) {
+            std::cout << "FAIL " << report->summary_line() << "\n";
+            if (options->shared.verbose) std::cout << report->failure_details();
+            std::cout << "  replay: synod sim run " << report->flags << "\n" << std::flush;
+          } else {
+            std::cout << "FAIL seed=" << c.seed << ": " << report.status().message() << "\n";
+          }
+        }
+        // A progress line on stderr, at most a few times a second.
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_progress > std::chrono::milliseconds(500) || done == total) {
+          last_progress = now;
+          double seconds = std::chrono::duration<double>(now - started).count();
+          std::fprintf(stderr, "\rexplore: %llu/%llu seeds, %llu failed, %.0fs  ",
+                       static_cast<unsigned long long>(done.load()),
+                       static_cast<unsigned long long>(total),
+                       static_cast<unsigned long long>(failed.load()), seconds);
+          if (done == total) std::fprintf(stderr, "\n");
+        }
+      }
+    };
+    std::vector<std::thread> threads;
+    for (unsigned j = 1; j < options->jobs; ++j)
+      threads.emplace_back(worker);
+    worker();
+    for (auto& t : threads)
+      t.join();
+    std::cout << total << " seeds, " << failed << " failed\n";
+    exit_code = failed == 0 ? kExitOk : kExitCheckFailed;
+  });
+}
+
+void add_list(CLI::App& sim_app, int& exit_code) {
+  CLI::App* list = sim_app.add_subcommand("list", "List the protocols and their injectable bugs.");
+  list->callback([&exit_code] {
+    for (const auto& info : sim::catalogue()) {
+      std::string bugs;
+      for (const auto& bug : info.bugs)
+        bugs += (bugs.empty() ? "" : ",") + bug;
+      std::cout << info.name << "\n    " << info.summary
+                << "\n    bugs: " << (bugs.empty() ? "(none)" : bugs) << "\n";
+    }
+    exit_code = kExitOk;
+  });
+}
+
+}  // namespace
+
+void add_sim_commands(CLI::App& app, int& exit_code) {
+  CLI::App* sim_app =
+      app.add_subcommand("sim", "Run protocols on a simulated cluster under faults.");
+  sim_app->require_subcommand(1);
+  add_run(*sim_app, exit_code);
+  add_explore(*sim_app, exit_code);
+  add_list(*sim_app, exit_code);
+}
+
+}  // namespace synod::cli

@@ -1,0 +1,132 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "synod/base/types.h"
+
+namespace synod::sim {
+
+// How long a message takes, from a configurable distribution.
+struct DelayModel {
+  enum class Kind { kFixed, kUniform, kExponential };
+  Kind kind = Kind::kUniform;
+  Duration low = std::chrono::microseconds(500);  // fixed: the delay; exponential: the floor
+  Duration high = std::chrono::milliseconds(5);   // uniform: upper bound; exponential: floor + mean
+
+  // "fixed:1ms", "uniform:1ms,10ms", "exp:1ms,5ms" (floor, mean above the floor).
+  static absl::StatusOr<DelayModel> parse(std::string_view text);
+  std::string to_string() const;
+};
+
+struct NetworkConfig {
+  // The textbook's three models.
+  //   reliable:  every message arrives once, in order per link.
+  //   fair-loss: messages may be lost independently; the rest arrive in order.
+  //   arbitrary: loss, duplication and reordering.
+  enum class Model { kReliable, kFairLoss, kArbitrary };
+  Model model = Model::kReliable;
+  DelayModel delay;
+  double loss = 0.05;        // fair-loss and arbitrary
+  double duplicate = 0.02;   // arbitrary
+  bool model_given = false;  // named on the command line (swarm leaves it alone)
+
+  static std::optional<Model> parse_model(std::string_view name);
+  static std::string_view model_name(Model model);
+};
+
+// Faults the nemesis can inject, each healed after a while.
+enum class FaultKind {
+  kPartition,           // a shape chosen at random each time from the four below
+  kPartitionSymmetric,  // two halves cannot talk
+  kPartitionOneWay,     // one group's messages to the other are lost, not the reverse
+  kPartitionMajority,   // a random minority is cut off from the majority
+  kPartitionBridge,     // two sides that only one bridge node sees both of
+  kCrash,               // crash-recovery: the node restarts from its synced disk
+  kCrashStop,           // the node stops for good (at most a minority over a run)
+  kPause,               // the process stops, then resumes as if nothing happened
+  kSkew,                // a node's clock drift changes and its clock jumps ahead
+  kByzantine,           // a node's outgoing messages are dropped, altered, equivocated, forged
+};
+inline constexpr FaultKind kAllFaultKinds[] = {
+    FaultKind::kPartition,
+    FaultKind::kPartitionSymmetric,
+    FaultKind::kPartitionOneWay,
+    FaultKind::kPartitionMajority,
+    FaultKind::kPartitionBridge,
+    FaultKind::kCrash,
+    FaultKind::kCrashStop,
+    FaultKind::kPause,
+    FaultKind::kSkew,
+    FaultKind::kByzantine,
+};
+std::string_view fault_name(FaultKind kind);
+std::optional<FaultKind> parse_fault(std::string_view name);
+
+struct NemesisConfig {
+  std::vector<FaultKind> faults;                     // none: a fault-free run
+  bool swarm = false;                                // the seed picks faults and rates
+  Duration mean_interval = std::chrono::seconds(3);  // between two faults of one kind
+  Duration min_fault = std::chrono::milliseconds(500);
+  Duration max_fault = std::chrono::seconds(5);
+  // Faults stop this long before the end and everything heals, so a run ends
+  // with a window in which progress must resume.
+  Duration quiet = std::chrono::seconds(10);
+
+  // "none", "swarm", or a comma-separated list of fault names.
+  static absl::StatusOr<NemesisConfig> parse(std::string_view text);
+  std::string to_string() const;
+};
+
+struct ClockConfig {
+  Duration max_offset = std::chrono::milliseconds(0);  // initial offset per node, within +-
+  double max_drift = 0;  // rate error per node, within +- (1e-4 = 100 ppm)
+};
+
+struct DiskConfig {
+  Duration min_sync = std::chrono::microseconds(200);
+  Duration max_sync = std::chrono::milliseconds(2);
+  // On a crash, the chance that a file's unsynced tail partly survives
+  // (a prefix of it, possibly ending mid-record: a torn write).
+  double torn_tail = 0.5;
+};
+
+struct WorkloadConfig {
+  int clients = 3;
+  int keys = 3;
+  Duration timeout = std::chrono::milliseconds(500);  // per attempt
+  int attempts = 3;                                   // then the outcome is unknown
+  Duration think = std::chrono::milliseconds(10);     // mean pause between a client's ops
+};
+
+struct SimConfig {
+  std::string protocol;
+  uint64_t seed = 1;
+  int nodes = 5;
+  Duration duration = std::chrono::seconds(60);
+  std::string bug;  // empty: none
+  NetworkConfig network;
+  NemesisConfig nemesis;
+  ClockConfig clock;
+  DiskConfig disk;
+  WorkloadConfig workload;
+
+  // Outputs (do not change the run).
+  std::string trace_path;
+  std::string diagram_path;
+  std::string history_path;
+
+  // The flags that make `synod sim run` repeat this run exactly.
+  std::string to_flags() const;
+};
+
+// Smallest and largest cluster the simulator accepts.
+inline constexpr int kMinNodes = 1;
+inline constexpr int kMaxNodes = 64;
+inline constexpr int kMaxClients = 256;
+
+}  // namespace synod::sim

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "synod/base/rng.h"
+#include "synod/protocol/protocol.h"
+#include "synod/sim/config.h"
+
+namespace synod::sim {
+
+struct RunReport;
+
+// What a protocol's spec may see of, and say to, the running simulation.
+class SimContext {
+ public:
+  virtual ~SimContext() = default;
+  virtual int64_t now_ns() const = 0;  // virtual time
+  virtual int node_count() const = 0;
+  virtual bool is_up(NodeId node) const = 0;  // neither crashed nor stopped (a paused node is up)
+  // A safety invariant broke. The run fails; the first failures are reported.
+  virtual void invariant_failed(std::string_view invariant, std::string detail) = 0;
+};
+
+// Something the nemesis did, as a spec may want to know (a failure detector's
+// spec tells true crashes from false suspicions with it).
+struct FaultEvent {
+  enum class Kind { kCrash, kStop, kRestart, kPause, kResume, kPartition, kHeal, kByzantine };
+  Kind kind;
+  NodeId node = 0;  // unused for partition and heal
+};
+
+// How the simulator runs one protocol: the object each node runs, and what
+// must hold while it runs. One spec object lives for one run.
+class ProtocolSpec {
+ public:
+  virtual ~ProtocolSpec() = default;
+
+  // A fresh protocol object for `node`: at the start and after each restart.
+  virtual std::unique_ptr<Protocol> make_node(NodeId node) = 0;
+  // The object made for `node` is about to be destroyed (crash or stop).
+  virtual void on_crash(NodeId) {}
+  virtual void on_fault(const FaultEvent&) {}
+  // Called after every input a node handled: continuous invariant checks.
+  virtual void after_step(NodeId) {}
+  // A short label for a message in traces and diagrams.
+  virtual std::string describe(std::string_view payload) const;
+  // Byzantine "alter": change a message the way a malicious node might. The
+  // default flips a few random bytes.
+  virtual Bytes alter(std::string_view payload, Rng& rng) const;
+  // End of run: final checks, and fields for the summary line.
+  virtual void finish(RunReport&) {}
+};
+
+struct ProtocolInfo {
+  std::string name;
+  std::string summary;
+  std::vector<std::string> bugs;  // names accepted by --bug
+  bool serves_clients = true;
+  bool spread_reads = false;      // clients send reads to any node, not the leader
+  bool byzantine_faults = false;  // swarm may pick byzantine faults
+  // Progress must resume once faults heal (unless the only server stopped).
+  bool check_liveness = false;
+  std::function<std::unique_ptr<ProtocolSpec>(const SimConfig&, SimContext&)> make;
+};
+
+// Every protocol the simulator can run, sorted by name.
+const std::vector<ProtocolInfo>& catalogue();
+const ProtocolInfo* find_protocol(std::string_view name);
+
+}  // namespace synod::sim

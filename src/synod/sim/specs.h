@@ -1,0 +1,13 @@
+#pragma once
+
+#include "synod/sim/protocol_spec.h"
+
+namespace synod::sim {
+
+// One entry of the catalogue per protocol family, each in its own file.
+ProtocolInfo register_protocol();
+ProtocolInfo naive_primary_backup_protocol();
+ProtocolInfo heartbeat_detector_protocol();
+ProtocolInfo phi_detector_protocol();
+
+}  // namespace synod::sim
