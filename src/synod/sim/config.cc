@@ -75,6 +75,20 @@ std::string DelayModel::to_string() const {
   SYNOD_UNREACHABLE();
 }
 
+std::string_view byzantine_mode_name(ByzantineMode mode) {
+  switch (mode) {
+    case ByzantineMode::kSilent:
+      return "silent";
+    case ByzantineMode::kAlter:
+      return "alter";
+    case ByzantineMode::kEquivocate:
+      return "equivocate";
+    case ByzantineMode::kForge:
+      return "forge";
+  }
+  SYNOD_UNREACHABLE();
+}
+
 std::optional<NetworkConfig::Model> NetworkConfig::parse_model(std::string_view name) {
   if (name == "reliable") return Model::kReliable;
   if (name == "fair-loss") return Model::kFairLoss;

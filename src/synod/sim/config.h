@@ -67,6 +67,41 @@ inline constexpr FaultKind kAllFaultKinds[] = {
 std::string_view fault_name(FaultKind kind);
 std::optional<FaultKind> parse_fault(std::string_view name);
 
+// How a byzantine node misbehaves while the nemesis holds it.
+enum class ByzantineMode {
+  kSilent,      // drops everything it sends
+  kAlter,       // changes what it sends
+  kEquivocate,  // sends one thing to a recipient and something else to another
+  kForge,       // also sends messages it never meant to (replays)
+};
+std::string_view byzantine_mode_name(ByzantineMode mode);
+
+// One step of a scripted fault schedule: an exact fault at an exact time, for
+// scenario tests ("partition node 0 away at 2s") and reproductions. Steps that
+// do not apply (restarting a node that is up) do nothing. Scripts are best
+// used without random faults, which keep their own books.
+struct ScriptedFault {
+  enum class Action {
+    kCrash,
+    kStop,
+    kRestart,
+    kPause,
+    kResume,
+    kPartition,
+    kHeal,
+    kSkew,
+    kByzantine,
+    kHonest
+  };
+  Duration at{0};
+  Action action = Action::kCrash;
+  NodeId node = 0;
+  std::vector<NodeId> side;  // partition: these nodes vs the rest, both ways
+  double drift = 0;          // skew: the new drift
+  Duration jump{0};          // skew: how far the clock jumps ahead
+  ByzantineMode mode = ByzantineMode::kSilent;
+};
+
 struct NemesisConfig {
   std::vector<FaultKind> faults;                     // none: a fault-free run
   bool swarm = false;                                // the seed picks faults and rates
@@ -76,6 +111,7 @@ struct NemesisConfig {
   // Faults stop this long before the end and everything heals, so a run ends
   // with a window in which progress must resume.
   Duration quiet = std::chrono::seconds(10);
+  std::vector<ScriptedFault> script;  // exact faults, on top of the random ones
 
   // "none", "swarm", or a comma-separated list of fault names.
   static absl::StatusOr<NemesisConfig> parse(std::string_view text);

@@ -4,20 +4,6 @@
 
 namespace synod::sim {
 
-std::string_view byzantine_mode_name(ByzantineMode mode) {
-  switch (mode) {
-    case ByzantineMode::kSilent:
-      return "silent";
-    case ByzantineMode::kAlter:
-      return "alter";
-    case ByzantineMode::kEquivocate:
-      return "equivocate";
-    case ByzantineMode::kForge:
-      return "forge";
-  }
-  SYNOD_UNREACHABLE();
-}
-
 int max_nodes_down(int nodes) {
   return std::max(1, (nodes - 1) / 2);
 }
@@ -37,6 +23,8 @@ Nemesis::Nemesis(FaultHost& host, const NemesisConfig& config, const ClockConfig
 void Nemesis::start() {
   for (FaultKind kind : config_.faults)
     schedule_next_injection(kind);
+  for (size_t i = 0; i < config_.script.size(); ++i)
+    schedule(config_.script[i].at.count(), {Action::kScripted, FaultKind::kCrash, 0, i});
   schedule(quiet_from_, {Action::kQuiet, FaultKind::kPartition});
 }
 
@@ -72,6 +60,50 @@ void Nemesis::fire(uint64_t token) {
       if (quiet_) return;
       inject(p.kind);
       schedule_next_injection(p.kind);
+      return;
+    case Action::kScripted:
+      run_script_step(config_.script[p.step]);
+      return;
+  }
+}
+
+void Nemesis::run_script_step(const ScriptedFault& step) {
+  using A = ScriptedFault::Action;
+  NodeId node = step.node;
+  if (node >= static_cast<NodeId>(nodes_)) return;
+  bool up = host_.node_up(node), paused = host_.node_paused(node);
+  switch (step.action) {
+    case A::kCrash:
+    case A::kStop:
+      if (up && !paused) host_.crash(node, step.action == A::kStop);
+      return;
+    case A::kRestart:
+      host_.restart(node);
+      return;
+    case A::kPause:
+      if (up && !paused) host_.pause(node);
+      return;
+    case A::kResume:
+      host_.resume(node);
+      return;
+    case A::kPartition: {
+      std::vector<NodeId> rest;
+      for (NodeId n = 0; n < static_cast<NodeId>(nodes_); ++n)
+        if (std::find(step.side.begin(), step.side.end(), n) == step.side.end()) rest.push_back(n);
+      host_.partition(Partition::between(nodes_, step.side, rest, true));
+      return;
+    }
+    case A::kHeal:
+      host_.heal_partition();
+      return;
+    case A::kSkew:
+      host_.skew(node, step.drift, step.jump);
+      return;
+    case A::kByzantine:
+      host_.byzantine(node, step.mode);
+      return;
+    case A::kHonest:
+      host_.byzantine(node, std::nullopt);
       return;
   }
 }

@@ -11,15 +11,6 @@
 
 namespace synod::sim {
 
-// How a byzantine node misbehaves while the nemesis holds it.
-enum class ByzantineMode {
-  kSilent,      // drops everything it sends
-  kAlter,       // changes what it sends
-  kEquivocate,  // sends one thing to a recipient and something else to another
-  kForge,       // also sends messages it never meant to (replays and fabrications)
-};
-std::string_view byzantine_mode_name(ByzantineMode mode);
-
 // What the nemesis may do to the cluster: the simulator implements it.
 class FaultHost {
  public:
@@ -52,11 +43,12 @@ class Nemesis {
   void fire(uint64_t token);
 
  private:
-  enum class Action { kInject, kHeal, kQuiet };
+  enum class Action { kInject, kHeal, kQuiet, kScripted };
   struct Pending {
     Action action;
     FaultKind kind;
     NodeId node = 0;
+    size_t step = 0;  // kScripted: index into config_.script
   };
 
   void schedule(int64_t at, Pending pending);
@@ -64,6 +56,7 @@ class Nemesis {
   bool inject(FaultKind kind);  // false when the cluster's state rules it out now
   void heal(const Pending& pending);
   void heal_everything();
+  void run_script_step(const ScriptedFault& step);
   std::optional<NodeId> pick(bool (Nemesis::*eligible)(NodeId) const);
   bool can_crash(NodeId node) const;
   bool can_pause(NodeId node) const;

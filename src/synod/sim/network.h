@@ -27,10 +27,11 @@ class Partition {
   static Partition one_way(int nodes, Rng& rng);    // a group cannot send to the rest
   static Partition majority(int nodes, Rng& rng);   // a random minority cut off
   static Partition bridge(int nodes, Rng& rng);     // two sides, one node sees both
-
- private:
+  // a cannot reach b (and, if both_ways, b cannot reach a).
   static Partition between(int nodes, const std::vector<NodeId>& a, const std::vector<NodeId>& b,
                            bool both_ways);
+
+ private:
   int nodes_ = 0;
   std::vector<bool> blocked_;  // from * nodes + to
   std::string description_;
