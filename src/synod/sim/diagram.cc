@@ -39,24 +39,25 @@ svg{display:block;cursor:grab} .lane{stroke:#999} .lab{fill:#222;font-weight:bol
 <span id="info"></span></div>
 <svg id="svg"></svg>
 <script>
+(function () {
 const D = DATA;
 const svg = document.getElementById('svg'), info = document.getElementById('info');
-const laneH = 34, left = 90, top = 24;
-const lanes = D.lanes.length, H = top + lanes * laneH + 20;
+const laneH = 34, left = 90, top0 = 24;
+const lanes = D.lanes.length, H = top0 + lanes * laneH + 20;
 let W = window.innerWidth, t0 = 0, t1 = D.end;
 function x(t){ return left + (t - t0) / (t1 - t0) * (W - left - 20); }
-function y(l){ return top + l * laneH + laneH / 2; }
+function y(l){ return top0 + l * laneH + laneH / 2; }
 function ms(t){ return (t / 1e6).toFixed(3) + 'ms'; }
 function el(n, a, txt){ const e = document.createElementNS('http://www.w3.org/2000/svg', n);
   for (const k in a) e.setAttribute(k, a[k]); if (txt) e.textContent = txt; return e; }
 function draw(){
   W = window.innerWidth; svg.setAttribute('width', W); svg.setAttribute('height', H);
-  svg.innerHTML = '';
+  svg.innerHTML = '<defs><marker id="h" viewBox="0 0 6 6" refX="6" refY="3" markerWidth="6" markerHeight="6" orient="auto"><path d="M0,0L6,3L0,6z" fill="#555"/></marker></defs>';
   for (const s of D.spans) { if (s.b < t0 || s.a > t1) continue;
     const x0 = Math.max(x(s.a), left), x1 = Math.min(x(s.b), W);
-    if (s.lane < 0) svg.appendChild(el('rect', {x:x0, y:top, width:Math.max(1,x1-x0), height:lanes*laneH, class:s.k}));
+    if (s.lane < 0) svg.appendChild(el('rect', {x:x0, y:top0, width:Math.max(1,x1-x0), height:lanes*laneH, class:s.k}));
     else svg.appendChild(el('rect', {x:x0, y:y(s.lane)-laneH/2+2, width:Math.max(1,x1-x0), height:laneH-4, class:s.k}));
-    if (s.k === 'part' && x1 - x0 > 60) svg.appendChild(el('text', {x:x0+3, y:top-4}, s.t)); }
+    if (s.k === 'part' && x1 - x0 > 60) svg.appendChild(el('text', {x:x0+3, y:top0-4}, s.t)); }
   for (let l = 0; l < lanes; ++l) {
     svg.appendChild(el('line', {x1:left, x2:W-20, y1:y(l), y2:y(l), class:'lane'}));
     svg.appendChild(el('text', {x:8, y:y(l)+4, class:'lab'}, D.lanes[l])); }
@@ -66,6 +67,7 @@ function draw(){
     const cls = 'msg' + (m[3] < 0 ? ' lost' : '') + (m[0] >= D.nodes || m[1] >= D.nodes ? ' cli' : '');
     const yy = m[3] < 0 ? (y(m[0]) + y(m[1])) / 2 : y(m[1]);
     const ln = el('line', {x1:x(m[2]), y1:y(m[0]), x2:x(end), y2:yy, class:cls});
+    if (m[3] >= 0) ln.setAttribute('marker-end', 'url(#h)');
     ln.onclick = () => { info.textContent = D.lanes[m[0]] + ' -> ' + D.lanes[m[1]] + ': ' + m[4] +
       ' sent ' + ms(m[2]) + (m[3] >= 0 ? ', delivered ' + ms(m[3]) : ', lost'); };
     const t = el('title', {}, m[4]); ln.appendChild(t); svg.appendChild(ln); }
@@ -74,7 +76,9 @@ function draw(){
     const c = el('circle', {cx:x(n.at), cy:y(n.lane), r:3, class:'note'});
     c.appendChild(el('title', {}, ms(n.at) + ' ' + n.t)); c.onclick = () => { info.textContent = ms(n.at) + ' ' + D.lanes[n.lane] + ': ' + n.t; };
     svg.appendChild(c); }
-  svg.appendChild(el('text', {x:left, y:14}, ms(t0))); svg.appendChild(el('text', {x:W-120, y:14}, ms(t1)));
+  for (let i = 0; i <= 10; ++i) { const t = t0 + (t1 - t0) * i / 10;
+    svg.appendChild(el('line', {x1:x(t), x2:x(t), y1:top0-6, y2:top0, class:'lane'}));
+    svg.appendChild(el('text', {x:x(t)-20, y:top0-9, 'font-size':10}, ms(t))); }
 }
 svg.addEventListener('wheel', e => { e.preventDefault(); const f = e.deltaY > 0 ? 1.25 : 0.8;
   const tm = t0 + (e.offsetX - left) / (W - left - 20) * (t1 - t0);
@@ -87,10 +91,20 @@ window.addEventListener('mousemove', e => { if (!drag) return; const dt = (e.cli
 window.addEventListener('resize', draw);
 if (D.leftOut) info.textContent = D.leftOut + ' later messages not drawn (limit reached)';
 t1 = Math.min(D.end, D.firstView); draw();
+})();
 </script></body></html>
 )HTML";
 
 }  // namespace
+
+// The page opens on the first few dozen messages, where arrows are readable.
+int64_t Diagram::first_view(int64_t end_ns) const {
+  constexpr size_t kMessagesInFirstView = 60;
+  if (messages_.size() <= kMessagesInFirstView) return end_ns;
+  auto it = messages_.begin();
+  std::advance(it, kMessagesInFirstView);
+  return std::max<int64_t>(it->second.sent, 1'000'000);
+}
 
 int Diagram::lane(ProcessId p) const {
   return is_client(p) ? nodes_ + static_cast<int>(p - kFirstClientId) : static_cast<int>(p);
@@ -131,7 +145,7 @@ void Diagram::add(const TraceEvent& e) {
 bool Diagram::write(const std::string& path, const std::string& title, int64_t end_ns) const {
   std::ostringstream data;
   data << "{\"nodes\":" << nodes_ << ",\"end\":" << end_ns << ",\"leftOut\":" << messages_left_out_
-       << ",\"firstView\":" << std::min<int64_t>(end_ns, 2'000'000'000) << ",\"lanes\":[";
+       << ",\"firstView\":" << first_view(end_ns) << ",\"lanes\":[";
   for (int i = 0; i < nodes_ + clients_; ++i)
     data << (i ? "," : "") << "\""
          << (i < nodes_ ? "node " + std::to_string(i) : "client " + std::to_string(i - nodes_))

@@ -35,6 +35,7 @@ class Diagram {
   };
 
   int lane(ProcessId p) const;
+  int64_t first_view(int64_t end_ns) const;
 
   int nodes_, clients_;
   std::map<uint64_t, Message> messages_;
