@@ -56,6 +56,22 @@ TEST(PhiAccrual, KeepsABoundedWindow) {
   EXPECT_GT(detector.phi(at_ms(t + 100)), 8);
 }
 
+TEST(PhiAccrual, AnOutageIsNotASample) {
+  PhiConfig config;
+  config.min_std_deviation = milliseconds(10);
+  PhiAccrual detector(config), reference(config);
+  int64_t t = 0;
+  for (int i = 0; i < 50; ++i) {
+    detector.heartbeat(at_ms(t));
+    reference.heartbeat(at_ms(t));
+    t += 100;
+  }
+  int64_t gap = 30'000;  // the peer was down for 30s
+  detector.heartbeat(at_ms(t + gap));
+  reference.heartbeat(at_ms(t));
+  EXPECT_NEAR(detector.phi(at_ms(t + gap + 300)), reference.phi(at_ms(t + 300)), 1e-9);
+}
+
 TEST(PhiAccrual, NeverHeardIsNotSuspected) {
   PhiAccrual detector(PhiConfig{});
   EXPECT_EQ(detector.phi(at_ms(1'000'000)), 0);

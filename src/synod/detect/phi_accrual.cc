@@ -23,6 +23,10 @@ void PhiAccrual::heartbeat(Time at) {
   if (last_) {
     SYNOD_ASSERT(at >= *last_);  // a node's clock is monotonic
     double interval = static_cast<double>((at - *last_).count());
+    if (interval > static_cast<double>(config_.max_interval.count())) {
+      last_ = at;
+      return;
+    }
     intervals_.push_back(interval);
     sum_ += interval;
     sum_squares_ += interval * interval;

@@ -23,6 +23,10 @@ struct PhiConfig {
   Duration min_std_deviation = std::chrono::milliseconds(100);
   // Extra margin added to the mean: pauses that are normal for this system.
   Duration acceptable_pause = std::chrono::milliseconds(0);
+  // Gaps longer than this are not samples of the network but outages (a
+  // crash and restart, a partition): kept out of the window, as Cassandra
+  // does, or one outage would make the detector slow for a long time after.
+  Duration max_interval = std::chrono::seconds(1);
   // Assumed interval before the first two heartbeats give a real sample.
   Duration first_estimate = std::chrono::seconds(1);
 };

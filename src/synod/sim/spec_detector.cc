@@ -29,6 +29,7 @@ class DetectorSpec final : public ProtocolSpec, public DetectorListener {
   std::unique_ptr<Protocol> make_node(NodeId node) override {
     auto protocol = std::make_unique<FailureDetectorNode>(config_, this);
     live_[node] = protocol.get();
+    started_at_[node] = context_.now_ns();
     return protocol;
   }
   void on_crash(NodeId node) override {
@@ -68,7 +69,9 @@ class DetectorSpec final : public ProtocolSpec, public DetectorListener {
     auto key = std::make_pair(crash_id_[peer], observer);
     if (detected_.count(key)) return;
     detected_.insert(key);
-    detection_times_.push_back(context_.now_ns() - down->second);
+    // Timed from when this observer could first have noticed: the crash, or
+    // its own (re)start if that came later.
+    detection_times_.push_back(context_.now_ns() - std::max(down->second, started_at_[observer]));
   }
 
   std::string describe(std::string_view payload) const override {
@@ -106,7 +109,7 @@ class DetectorSpec final : public ProtocolSpec, public DetectorListener {
   DetectorConfig config_;
   SimContext& context_;
   std::map<NodeId, FailureDetectorNode*> live_;
-  std::map<NodeId, int64_t> down_since_, stopped_at_;
+  std::map<NodeId, int64_t> down_since_, stopped_at_, started_at_;
   std::map<NodeId, uint64_t> crash_id_;
   std::map<std::pair<NodeId, NodeId>, PeerStatus> last_status_;
   std::set<std::pair<uint64_t, NodeId>> detected_;
