@@ -39,7 +39,7 @@ class Hasher {
       add(word);
     }
     uint64_t tail = 0;
-    std::memcpy(&tail, bytes.data() + i, bytes.size() - i);
+    if (i < bytes.size()) std::memcpy(&tail, bytes.data() + i, bytes.size() - i);
     return add(tail);
   }
 
