@@ -20,8 +20,16 @@ echo "(space-time diagram: $out/register.html; client history: $out/register.jso
 show $synod check history "$out/register.jsonl"
 
 say "2. The same register with a bug: it acknowledges writes before syncing them"
-show $synod sim explore --protocol register --bug ack-before-sync --nodes 5 --duration 20s \
-  --nemesis crash --seeds 20 --jobs 2
+printf '$ %s\n' "$synod sim explore --protocol register --bug ack-before-sync --nodes 5 --duration 60s --nemesis crash --seeds 30 --jobs 2"
+found=$($synod sim explore --protocol register --bug ack-before-sync --nodes 5 --duration 60s \
+  --nemesis crash --seeds 30 --jobs 2 2>/dev/null || true)
+printf '%s\n' "$found"
+replay=$(printf '%s\n' "$found" | sed -n 's/^  replay: synod //p' | head -n 1)
+if [ -n "$replay" ]; then
+  echo "Replaying the first failure, exactly:"
+  # shellcheck disable=SC2086
+  show $synod $replay
+fi
 
 say "3. A naive asynchronous primary-backup (acks before replicating, reads anywhere) under partitions and crashes"
 show $synod sim run --protocol naive-primary-backup --nodes 5 --seed 3 --duration 20s \
