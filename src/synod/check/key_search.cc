@@ -12,8 +12,12 @@
 namespace synod::check {
 namespace {
 
-// Model states and values are small integers: a value's id, or kAbsent.
+// Model states and values are small integers: a value's id, or kAbsent, or
+// kUnobserved for every value that no read returned and no cas expected. Such
+// values behave alike in every later step (no read or swap can match them, and
+// every non-swapping cas is satisfied), so one state stands for them all.
 constexpr int32_t kAbsent = -1;
+constexpr int32_t kUnobserved = -2;
 
 // What an operation requires of the register and what it leaves in it.
 enum class Step : uint8_t {
@@ -93,6 +97,16 @@ std::vector<SearchOp> translate(std::span<const Operation* const> ops) {
     out.push_back(s);
   }
 
+  std::vector<bool> looked_for(ids.size(), false);
+  for (const SearchOp& s : out) {
+    bool reads_a = s.step == Step::kRead || s.step == Step::kCasSwap || s.step == Step::kCasNoSwap;
+    if (reads_a && s.a >= 0) looked_for[static_cast<size_t>(s.a)] = true;
+  }
+  for (SearchOp& s : out) {
+    bool writes_b = s.step == Step::kWrite || s.step == Step::kCasSwap;
+    if (writes_b && s.b >= 0 && !looked_for[static_cast<size_t>(s.b)]) s.b = kUnobserved;
+  }
+
   // An unknown write whose result nothing can observe can be left out: taking
   // effect would only make the register hold a value that no read returned and
   // no cas expected, until the next unconditional write. The exception is a cas
@@ -100,13 +114,13 @@ std::vector<SearchOp> translate(std::span<const Operation* const> ops) {
   // This spares the search a factor of two per such write.
   bool any_no_swap = std::any_of(out.begin(), out.end(),
                                  [](const SearchOp& s) { return s.step == Step::kCasNoSwap; });
+  bool absent_read = std::any_of(out.begin(), out.end(), [](const SearchOp& s) {
+    return s.step == Step::kRead && s.a == kAbsent;
+  });
   if (!any_no_swap) {
-    std::vector<bool> observed(ids.size() + 1, false);  // index: value id + 1
-    for (const SearchOp& s : out) {
-      if (s.step == Step::kRead || s.step == Step::kCasSwap) observed[s.a + 1] = true;
-    }
-    std::erase_if(out, [&](const SearchOp& s) {
-      return s.unknown && s.step != Step::kRead && !observed[s.b + 1];
+    std::erase_if(out, [absent_read](const SearchOp& s) {
+      return s.unknown &&
+             (s.b == kUnobserved || (s.step == Step::kWrite && s.b == kAbsent && !absent_read));
     });
   }
   return out;
@@ -203,6 +217,23 @@ class Search {
     ops_ = std::move(ops);
     int32_t n = static_cast<int32_t>(ops_.size());
     unknown_ = n - known_;
+
+    // Unknown operations with the same effect are interchangeable, and one
+    // called earlier can stand wherever a later one can (neither ever
+    // returns). So the search takes twins only in call order: it skips an
+    // unknown operation while its earlier twin is not linearized. Without
+    // this, k timed-out writes of unobserved values cost 2^k.
+    twin_.assign(static_cast<size_t>(unknown_), -1);
+    for (int32_t j = 0; j < unknown_; ++j) {
+      const SearchOp& x = ops_[known_ + j];
+      for (int32_t k = j - 1; k >= 0; --k) {
+        const SearchOp& y = ops_[known_ + k];
+        if (x.step == y.step && x.a == y.a && x.b == y.b) {
+          twin_[j] = k;
+          break;
+        }
+      }
+    }
 
     // Events in time order. At one instant calls come before returns: an
     // operation precedes another only if it returned strictly before the
@@ -326,7 +357,9 @@ class Search {
       }
       int32_t next_state;
       bool linearized = false;
-      if (apply(ops_[candidate], state, next_state)) {
+      bool twin_waits = candidate >= known_ && twin_[candidate - known_] >= 0 &&
+                        !unknown_bit(twin_[candidate - known_]);
+      if (!twin_waits && apply(ops_[candidate], state, next_state)) {
         set_bit(candidate, true);
         int32_t new_prefix = prefix, new_max = max_known;
         if (candidate < known_) {
@@ -374,6 +407,7 @@ class Search {
 
  private:
   bool bit(int32_t known_op) const { return (known_bits_[known_op / 64] >> (known_op % 64)) & 1; }
+  bool unknown_bit(int32_t j) const { return (unknown_bits_[j / 64] >> (j % 64)) & 1; }
 
   void set_bit(int32_t op, bool on) {
     std::vector<uint64_t>& bits = op < known_ ? known_bits_ : unknown_bits_;
@@ -419,6 +453,7 @@ class Search {
   std::vector<uint8_t> entry_is_call_;
   std::vector<int32_t> call_entry_, return_entry_;
   std::vector<int32_t> unext_, uprev_, unknown_call_pos_;
+  std::vector<int32_t> twin_;  // per unknown operation: its previous twin, or -1
   std::vector<uint64_t> known_bits_, unknown_bits_;
 };
 
