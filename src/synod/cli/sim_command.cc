@@ -1,5 +1,7 @@
 // synod sim run | explore | list
 
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -208,6 +210,7 @@ void add_explore(CLI::App& sim_app, int& exit_code) {
     std::mutex output;
     auto started = std::chrono::steady_clock::now();
     auto last_progress = started;
+    const bool tty = isatty(STDERR_FILENO) != 0;
     auto worker = [&] {
       while (true) {
         uint64_t i = next.fetch_add(1);
@@ -219,7 +222,7 @@ void add_explore(CLI::App& sim_app, int& exit_code) {
         ++done;
         if (!report.ok() || !report->passed()) {
           ++failed;
-          std::cerr << "\r";
+          if (tty) std::cerr << "\r";
           if (report.ok()) {
             std::cout << "FAIL " << report->summary_line() << "\n";
             if (options->shared.verbose) std::cout << report->failure_details();
@@ -228,16 +231,19 @@ void add_explore(CLI::App& sim_app, int& exit_code) {
             std::cout << "FAIL seed=" << c.seed << ": " << report.status().message() << "\n";
           }
         }
-        // A progress line on stderr, at most a few times a second.
+        // A progress line on stderr: rewritten in place a few times a second
+        // on a terminal, a new line every 10% otherwise (logs, CI).
         auto now = std::chrono::steady_clock::now();
-        if (now - last_progress > std::chrono::milliseconds(500) || done == total) {
+        bool due = tty ? now - last_progress > std::chrono::milliseconds(500)
+                       : done * 10 / total != (done - 1) * 10 / total;
+        if (due || done == total) {
           last_progress = now;
           double seconds = std::chrono::duration<double>(now - started).count();
-          std::fprintf(stderr, "\rexplore: %llu/%llu seeds, %llu failed, %.0fs  ",
+          std::fprintf(stderr, "%sexplore: %llu/%llu seeds, %llu failed, %.0fs%s", tty ? "\r" : "",
                        static_cast<unsigned long long>(done.load()),
                        static_cast<unsigned long long>(total),
-                       static_cast<unsigned long long>(failed.load()), seconds);
-          if (done == total) std::fprintf(stderr, "\n");
+                       static_cast<unsigned long long>(failed.load()), seconds,
+                       tty && done != total ? "  " : "\n");
         }
       }
     };
