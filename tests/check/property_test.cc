@@ -51,6 +51,18 @@ TEST(CheckProperty, AgreesWithBruteForceOnOneBusyKey) {
   });
 }
 
+// Timeouts everywhere: unknown writes that are interchangeable, observed or not.
+TEST(CheckProperty, AgreesWithBruteForceUnderManyTimeouts) {
+  check_property(3000, [] {
+    History h = arbitrary_history(9, 1, 45);
+    bool expected = brute_force_linearizable(h);
+    RC_CLASSIFY(expected, "linearizable");
+    if (check_linearizable(h).linearizable != expected) {
+      RC_FAIL(std::string("brute force says ") + (expected ? "yes" : "no") + " for\n" + show(h));
+    }
+  });
+}
+
 TEST(CheckProperty, AgreesWithBruteForceOnPerturbedModelRuns) {
   check_property(5000, [] {
     History h = testing::perturbed_model_history(8, 2, 3);

@@ -30,7 +30,7 @@ inline std::string small_value() {
 
 // Anything at all: random kinds, keys, values, results, overlaps and outcomes.
 // Most such histories are not linearizable, many are.
-inline History arbitrary_history(int max_ops, int max_keys) {
+inline History arbitrary_history(int max_ops, int max_keys, int unknown_percent = 15) {
   int ops = uniform(0, max_ops + 1);
   int keys = uniform(1, max_keys + 1);
   History history;
@@ -58,10 +58,10 @@ inline History arbitrary_history(int max_ops, int max_keys) {
     op.call = uniform(0, 20);
     op.ret = op.call + uniform(0, 10);
     int dice = uniform(0, 100);
-    if (dice < 15) {
+    if (dice < unknown_percent) {
       op.outcome = Outcome::kUnknown;
       op.ret = -1;
-    } else if (dice < 22) {
+    } else if (dice < unknown_percent + 7) {
       op.outcome = Outcome::kFailed;
     }
     history.push_back(op);
