@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -201,6 +202,15 @@ uint64_t state_key(int32_t state) {
 // return); the unknown ones, which never return, in a list of their own that
 // is tried only after every known candidate, because an unknown write is
 // needed only where a later result demands it.
+//
+// Plain Wing & Gong search with Lowe's memo tries every order of concurrent
+// writes and every subset of timed-out ones. Four rules, each argued where it
+// is applied, cut that down without losing a linearization: a read that holds
+// is taken at once; of writes with the same effect on what is pending only
+// one is tried; a timed-out write is tried only where the next operation can
+// use its value; and a value written once is never overwritten while a read
+// of it is pending. With them, a key with dozens of concurrent clients costs
+// a few steps per operation (bench/checker.cc).
 class Search {
  public:
   explicit Search(std::vector<SearchOp> ops) {
@@ -217,23 +227,6 @@ class Search {
     ops_ = std::move(ops);
     int32_t n = static_cast<int32_t>(ops_.size());
     unknown_ = n - known_;
-
-    // Unknown operations with the same effect are interchangeable, and one
-    // called earlier can stand wherever a later one can (neither ever
-    // returns). So the search takes twins only in call order: it skips an
-    // unknown operation while its earlier twin is not linearized. Without
-    // this, k timed-out writes of unobserved values cost 2^k.
-    twin_.assign(static_cast<size_t>(unknown_), -1);
-    for (int32_t j = 0; j < unknown_; ++j) {
-      const SearchOp& x = ops_[known_ + j];
-      for (int32_t k = j - 1; k >= 0; --k) {
-        const SearchOp& y = ops_[known_ + k];
-        if (x.step == y.step && x.a == y.a && x.b == y.b) {
-          twin_[j] = k;
-          break;
-        }
-      }
-    }
 
     // Events in time order. At one instant calls come before returns: an
     // operation precedes another only if it returned strictly before the
@@ -290,49 +283,97 @@ class Search {
     }
     known_bits_.assign((static_cast<size_t>(known_) + 63) / 64, 0);
     unknown_bits_.assign((static_cast<size_t>(unknown_) + 63) / 64, 0);
+
+    int32_t max_value = kAbsent;
+    for (const SearchOp& op : ops_)
+      max_value = std::max({max_value, op.a, op.b});
+    lookers_.assign(static_cast<size_t>(max_value - kUnobserved + 1), 0);
+    for (const SearchOp& op : ops_) {
+      if (looks(op)) ++lookers_[op.a - kUnobserved];
+    }
+    writers_.assign(lookers_.size(), 0);
+    readers_.assign(lookers_.size(), 0);
+    for (const SearchOp& op : ops_) {
+      if (op.step == Step::kWrite || op.step == Step::kCasSwap) ++writers_[op.b - kUnobserved];
+      if (op.step == Step::kRead) ++readers_[op.a - kUnobserved];
+    }
   }
 
   KeySearchResult run(uint64_t max_steps) {
     KeySearchResult result;
     Memo memo(unknown_bits_.size());
+    // A step down the search tree, and how to resume its parent node: the
+    // parent's candidates are candidates_[begin, end), `next` the one to try
+    // after this.
     struct Frame {
       int32_t op;
       int32_t state;
       int32_t prefix;
       int32_t max_known;
-      int32_t first_return;  // for an unknown operation: where its candidates ended
+      uint32_t begin, end, next;
+      bool forced;  // a read taken with no alternatives: the parent has none to try
     };
     std::vector<Frame> stack;
-    int32_t state = kAbsent;
+    std::vector<int32_t> candidates;  // those of every node on the stack, stacked
+    int32_t state = canonical(kAbsent);
     uint64_t hash = 0;  // of the linearized set: XOR of its operations' keys
     int32_t prefix = 0, max_known = -1, done = 0;
-    bool in_unknown = false;
-    int32_t e = next_[0];      // cursor in the known list
-    int32_t first_return = 0;  // while in_unknown: the first pending return entry
-    int32_t u = 0;             // while in_unknown: cursor in the unknown list
+    uint32_t begin = 0, end = 0, next = 0;  // the current node's candidates
+    bool fresh = true;                      // the current node's candidates are not listed yet
 
-    while (done < known_) {
-      int32_t candidate;
-      if (!in_unknown) {
-        SYNOD_ASSERT(e != 0);  // a return is pending while done < known_
-        if (!entry_is_call_[e]) {
-          in_unknown = true;
-          first_return = e;
-          u = unext_[0];
-          continue;
-        }
-        candidate = entry_op_[e];
-      } else if (u != 0 && unknown_call_pos_[u] < entry_pos_[first_return]) {
-        candidate = known_ + u - 1;
+    // Linearizes op next if the model allows it and the pair (set, state) it
+    // leads to is new.
+    auto linearize = [&](int32_t op, bool forced) {
+      int32_t next_state;
+      if (!apply(ops_[op], state, next_state)) return false;
+      if (looks(ops_[op])) --lookers_[ops_[op].a - kUnobserved];
+      if (ops_[op].step == Step::kRead) --readers_[ops_[op].a - kUnobserved];
+      next_state = canonical(next_state);
+      set_bit(op, true);
+      int32_t new_prefix = prefix, new_max = max_known;
+      if (op < known_) {
+        new_max = std::max(max_known, op);
+        while (new_prefix < known_ && bit(new_prefix))
+          ++new_prefix;
+      }
+      std::span<const uint64_t> window;
+      if (new_max >= new_prefix) {
+        window = std::span<const uint64_t>(known_bits_)
+                     .subspan(static_cast<size_t>(new_prefix / 64),
+                              static_cast<size_t>(new_max / 64 - new_prefix / 64 + 1));
+      }
+      uint64_t new_hash = hash ^ op_key(op);
+      if (!memo.insert(new_hash ^ state_key(next_state), next_state, new_prefix, window,
+                       unknown_bits_)) {
+        set_bit(op, false);
+        if (looks(ops_[op])) ++lookers_[ops_[op].a - kUnobserved];
+        if (ops_[op].step == Step::kRead) ++readers_[ops_[op].a - kUnobserved];
+        return false;
+      }
+      stack.push_back({op, state, prefix, max_known, begin, end, next, forced});
+      state = next_state;
+      hash = new_hash;
+      prefix = new_prefix;
+      max_known = new_max;
+      if (op < known_) {
+        ++done;
+        lift_known(op);
       } else {
-        // Every candidate here failed: undo the last step and try its next sibling.
-        if (stack.empty()) {
-          result.verdict = KeyVerdict::kNotLinearizable;
-          return result;
-        }
+        lift_unknown(op - known_ + 1);
+      }
+      fresh = true;
+      return true;
+    };
+
+    // Undoes steps until a node with a candidate left to try; false when none
+    // is left.
+    auto backtrack = [&] {
+      while (!stack.empty()) {
         Frame f = stack.back();
         stack.pop_back();
         set_bit(f.op, false);
+        if (looks(ops_[f.op])) ++lookers_[ops_[f.op].a - kUnobserved];
+        if (ops_[f.op].step == Step::kRead) ++readers_[ops_[f.op].a - kUnobserved];
         hash ^= op_key(f.op);
         state = f.state;
         prefix = f.prefix;
@@ -340,74 +381,183 @@ class Search {
         if (f.op < known_) {
           --done;
           unlift_known(f.op);
-          in_unknown = false;
-          e = next_[call_entry_[f.op]];
         } else {
           unlift_unknown(f.op - known_ + 1);
-          in_unknown = true;
-          first_return = f.first_return;
-          u = unext_[f.op - known_ + 1];
+        }
+        begin = f.begin;
+        end = f.end;
+        next = f.next;
+        candidates.resize(end);
+        fresh = false;
+        if (!f.forced) return true;
+      }
+      return false;
+    };
+
+    while (done < known_) {
+      if (fresh) {
+        fresh = false;
+        int32_t first_return = next_[0];
+        while (entry_is_call_[first_return])
+          first_return = next_[first_return];
+        // A read (or a cas that did not swap) that holds now is taken at once,
+        // with no alternatives: it leaves the state as it is, and nothing
+        // pending returned before it was called, so any linearization from
+        // here can be rearranged to take it first. If that leads nowhere,
+        // nothing from here does.
+        int32_t read = -1;
+        for (int32_t x = next_[0]; x != first_return; x = next_[x]) {
+          const SearchOp& op = ops_[entry_op_[x]];
+          int32_t unchanged;
+          if (op.step != Step::kWrite && op.step != Step::kCasSwap && apply(op, state, unchanged)) {
+            read = entry_op_[x];
+            break;
+          }
+        }
+        begin = end = next = static_cast<uint32_t>(candidates.size());
+        if (read >= 0) {
+          if (++result.steps > max_steps) {
+            result.verdict = KeyVerdict::kUndecided;
+            return result;
+          }
+          if (!linearize(read, /*forced=*/true) && !backtrack()) {  // reached before, and failed
+            result.verdict = KeyVerdict::kNotLinearizable;
+            return result;
+          }
+          continue;
+        }
+        // A value that only one operation writes, once overwritten, is gone for
+        // good: while a read of it is pending, nothing may overwrite it.
+        if (state >= 0 && writers_[state - kUnobserved] == 1 && readers_[state - kUnobserved] > 0) {
+          continue;  // no candidates: backtrack
+        }
+        // Otherwise every operation that may come next is a candidate: known
+        // ones first, in the order their linearization points are likeliest
+        // to come (by the middle of their intervals), then unknown ones.
+        // Writes with the same effect on what is pending (the same value, or
+        // values nobody pending looks for) are alike: of those, only the one
+        // that returned first is tried. In a linearization that takes another
+        // first, the two can trade places (the first to return is callable
+        // here, and the other may stand wherever it could, having returned
+        // later). Without this, k writes of values nobody reads cost 2^k.
+        for (int32_t x = next_[0]; x != first_return; x = next_[x]) {
+          int32_t op = entry_op_[x];
+          if (ops_[op].step == Step::kWrite || ops_[op].step == Step::kCasSwap)
+            candidates.push_back(op);
+        }
+        auto effect = [this](int32_t op) {
+          return std::make_tuple(ops_[op].step, ops_[op].a, canonical(ops_[op].b));
+        };
+        std::sort(candidates.begin() + begin, candidates.end(), [&](int32_t a, int32_t b) {
+          return std::tuple_cat(effect(a), std::tie(ops_[a].ret, a)) <
+                 std::tuple_cat(effect(b), std::tie(ops_[b].ret, b));
+        });
+        candidates.erase(std::unique(candidates.begin() + begin, candidates.end(),
+                                     [&](int32_t a, int32_t b) { return effect(a) == effect(b); }),
+                         candidates.end());
+        std::sort(candidates.begin() + begin, candidates.end(), [this](int32_t a, int32_t b) {
+          int64_t ma = ops_[a].call / 2 + ops_[a].ret / 2, mb = ops_[b].call / 2 + ops_[b].ret / 2;
+          return std::tie(ma, a) < std::tie(mb, b);
+        });
+        // Then unknown writes, each only where an operation that may come next
+        // accepts its value (see accepted), and of those with the same effect
+        // only the one called first: it can stand wherever a later one can,
+        // neither ever returning. Without these two rules k timed-out writes
+        // cost 2^k wherever the search backtracks.
+        acceptors_.clear();
+        refusers_.clear();
+        for (int32_t x = next_[0]; x != first_return; x = next_[x]) {
+          const SearchOp& op = ops_[entry_op_[x]];
+          if (op.step == Step::kRead || op.step == Step::kCasSwap)
+            acceptors_.push_back({op.a, entry_op_[x]});
+          if (op.step == Step::kCasNoSwap) refusers_.push_back(op.a);
+        }
+        auto eligible_unknown = [&](auto each) {
+          for (int32_t v = unext_[0]; v != 0 && unknown_call_pos_[v] < entry_pos_[first_return];
+               v = unext_[v])
+            each(known_ + v - 1);
+        };
+        eligible_unknown([&](int32_t op) {
+          if (ops_[op].step == Step::kCasSwap) acceptors_.push_back({ops_[op].a, op});
+        });
+        std::sort(acceptors_.begin(), acceptors_.end());
+        std::sort(refusers_.begin(), refusers_.end());
+        refusers_.erase(std::unique(refusers_.begin(), refusers_.end()), refusers_.end());
+        uint32_t unknown_begin = static_cast<uint32_t>(candidates.size());
+        eligible_unknown([&](int32_t op) {
+          if (accepted(ops_[op].b, op)) candidates.push_back(op);
+        });
+        std::stable_sort(candidates.begin() + unknown_begin, candidates.end(),
+                         [&](int32_t a, int32_t b) { return effect(a) < effect(b); });
+        candidates.erase(std::unique(candidates.begin() + unknown_begin, candidates.end(),
+                                     [&](int32_t a, int32_t b) { return effect(a) == effect(b); }),
+                         candidates.end());
+        std::sort(candidates.begin() + unknown_begin, candidates.end());
+        end = static_cast<uint32_t>(candidates.size());
+      }
+
+      if (next == end) {
+        if (!backtrack()) {
+          result.verdict = KeyVerdict::kNotLinearizable;
+          return result;
         }
         continue;
       }
-
       if (++result.steps > max_steps) {
         result.verdict = KeyVerdict::kUndecided;
         return result;
       }
-      int32_t next_state;
-      bool linearized = false;
-      bool twin_waits = candidate >= known_ && twin_[candidate - known_] >= 0 &&
-                        !unknown_bit(twin_[candidate - known_]);
-      if (!twin_waits && apply(ops_[candidate], state, next_state)) {
-        set_bit(candidate, true);
-        int32_t new_prefix = prefix, new_max = max_known;
-        if (candidate < known_) {
-          new_max = std::max(max_known, candidate);
-          while (new_prefix < known_ && bit(new_prefix))
-            ++new_prefix;
-        }
-        std::span<const uint64_t> window;
-        if (new_max >= new_prefix) {
-          window = std::span<const uint64_t>(known_bits_)
-                       .subspan(static_cast<size_t>(new_prefix / 64),
-                                static_cast<size_t>(new_max / 64 - new_prefix / 64 + 1));
-        }
-        uint64_t new_hash = hash ^ op_key(candidate);
-        if (memo.insert(new_hash ^ state_key(next_state), next_state, new_prefix, window,
-                        unknown_bits_)) {
-          stack.push_back({candidate, state, prefix, max_known, first_return});
-          state = next_state;
-          hash = new_hash;
-          prefix = new_prefix;
-          max_known = new_max;
-          if (candidate < known_) {
-            ++done;
-            lift_known(candidate);
-          } else {
-            lift_unknown(candidate - known_ + 1);
-          }
-          linearized = true;
-        } else {
-          set_bit(candidate, false);
-        }
-      }
-      if (linearized) {
-        in_unknown = false;
-        e = next_[0];
-      } else if (!in_unknown) {
-        e = next_[e];
-      } else {
-        u = unext_[u];
-      }
+      linearize(candidates[next++], /*forced=*/false);
     }
     result.verdict = KeyVerdict::kLinearizable;
     return result;
   }
 
  private:
+  // Whether op's result depends on the value it finds: it is among the
+  // lookers of value op.a while pending.
+  static bool looks(const SearchOp& op) { return op.step != Step::kWrite; }
+
+  // A value that no pending operation looks for behaves like kUnobserved from
+  // here on (no read or swap matches it, every non-swapping cas is satisfied);
+  // one state stands for them all, so the memo merges what they lead to.
+  int32_t canonical(int32_t value) const {
+    return value == kUnobserved || lookers_[value - kUnobserved] > 0 ? value : kUnobserved;
+  }
+
+  // Whether the register holding `value` can matter to the operation.
+  static bool accepts(const SearchOp& op, int32_t value) {
+    switch (op.step) {
+      case Step::kRead:
+      case Step::kCasSwap:
+        return op.a == value;
+      case Step::kCasNoSwap:
+        return op.a != value;
+      case Step::kWrite:
+        return false;
+    }
+    return false;
+  }
+
+  // Whether an operation that may be linearized next (as listed in
+  // acceptors_ and refusers_), other than `except`, accepts `value`. An
+  // unknown write is tried only then: in any linearization, an unknown write
+  // that is not immediately followed by an operation that accepts its value is
+  // followed by a write that hides it (or by nothing), and leaving it out
+  // changes no result. So some linearization exists, if any does, in which
+  // every unknown write is followed by an operation that accepts it; the
+  // search looks only for those.
+  bool accepted(int32_t value, int32_t except) const {
+    auto it = std::lower_bound(acceptors_.begin(), acceptors_.end(),
+                               std::make_pair(value, std::numeric_limits<int32_t>::min()));
+    for (; it != acceptors_.end() && it->first == value; ++it) {
+      if (it->second != except) return true;
+    }
+    // A cas that did not swap accepts any value but the one it expected.
+    return refusers_.size() > 1 || (refusers_.size() == 1 && refusers_[0] != value);
+  }
+
   bool bit(int32_t known_op) const { return (known_bits_[known_op / 64] >> (known_op % 64)) & 1; }
-  bool unknown_bit(int32_t j) const { return (unknown_bits_[j / 64] >> (j % 64)) & 1; }
 
   void set_bit(int32_t op, bool on) {
     std::vector<uint64_t>& bits = op < known_ ? known_bits_ : unknown_bits_;
@@ -453,7 +603,14 @@ class Search {
   std::vector<uint8_t> entry_is_call_;
   std::vector<int32_t> call_entry_, return_entry_;
   std::vector<int32_t> unext_, uprev_, unknown_call_pos_;
-  std::vector<int32_t> twin_;  // per unknown operation: its previous twin, or -1
+  // At the node being listed: (value, operation) for each operation that may
+  // come next and needs the register to hold that value; and the values the
+  // cas operations that did not swap expected.
+  std::vector<std::pair<int32_t, int32_t>> acceptors_;
+  std::vector<int32_t> refusers_;
+  std::vector<int32_t> writers_;  // per value - kUnobserved: operations that write it
+  std::vector<int32_t> readers_;  // per value - kUnobserved: pending reads of it
+  std::vector<int32_t> lookers_;  // per value - kUnobserved: pending operations that look for it
   std::vector<uint64_t> known_bits_, unknown_bits_;
 };
 
