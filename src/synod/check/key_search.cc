@@ -204,13 +204,16 @@ uint64_t state_key(int32_t state) {
 // needed only where a later result demands it.
 //
 // Plain Wing & Gong search with Lowe's memo tries every order of concurrent
-// writes and every subset of timed-out ones. Four rules, each argued where it
+// writes and every subset of timed-out ones. Five rules, each argued where it
 // is applied, cut that down without losing a linearization: a read that holds
 // is taken at once; of writes with the same effect on what is pending only
 // one is tried; a timed-out write is tried only where the next operation can
-// use its value; and a value written once is never overwritten while a read
-// of it is pending. With them, a key with dozens of concurrent clients costs
-// a few steps per operation (bench/checker.cc).
+// use its value; a value written once is never overwritten while a read of it
+// is pending; and it is not written where one of its reads could no longer
+// follow. With them, a linearizable key with dozens of concurrent clients
+// costs a few steps per operation (bench/checker.cc). Refuting one still
+// means going through every order the rules leave, which for that many
+// clients can reach the step limit.
 class Search {
  public:
   explicit Search(std::vector<SearchOp> ops) {
@@ -293,9 +296,14 @@ class Search {
     }
     writers_.assign(lookers_.size(), 0);
     readers_.assign(lookers_.size(), 0);
+    last_read_call_.assign(lookers_.size(), std::numeric_limits<int64_t>::min());
     for (const SearchOp& op : ops_) {
       if (op.step == Step::kWrite || op.step == Step::kCasSwap) ++writers_[op.b - kUnobserved];
-      if (op.step == Step::kRead) ++readers_[op.a - kUnobserved];
+      if (op.step == Step::kRead) {
+        ++readers_[op.a - kUnobserved];
+        int64_t& last = last_read_call_[op.a - kUnobserved];
+        last = std::max(last, op.call);
+      }
     }
   }
 
@@ -442,7 +450,8 @@ class Search {
         // later). Without this, k writes of values nobody reads cost 2^k.
         for (int32_t x = next_[0]; x != first_return; x = next_[x]) {
           int32_t op = entry_op_[x];
-          if (ops_[op].step == Step::kWrite || ops_[op].step == Step::kCasSwap)
+          if ((ops_[op].step == Step::kWrite || ops_[op].step == Step::kCasSwap) &&
+              !strands_readers(op, first_return))
             candidates.push_back(op);
         }
         auto effect = [this](int32_t op) {
@@ -485,7 +494,8 @@ class Search {
         refusers_.erase(std::unique(refusers_.begin(), refusers_.end()), refusers_.end());
         uint32_t unknown_begin = static_cast<uint32_t>(candidates.size());
         eligible_unknown([&](int32_t op) {
-          if (accepted(ops_[op].b, op)) candidates.push_back(op);
+          if (accepted(ops_[op].b, op) && !strands_readers(op, first_return))
+            candidates.push_back(op);
         });
         std::stable_sort(candidates.begin() + unknown_begin, candidates.end(),
                          [&](int32_t a, int32_t b) { return effect(a) < effect(b); });
@@ -514,6 +524,27 @@ class Search {
   }
 
  private:
+  // Whether writing now the value of `writer`, which nothing else writes,
+  // would leave one of its reads unsatisfiable. While a read of that value is
+  // pending nothing may overwrite it (see run), so every read of it must be
+  // linearized before any pending operation that needs another value or
+  // writes. If one of those returned before the last read of the value was
+  // called, it has to come first, and that read can never see the value.
+  bool strands_readers(int32_t writer, int32_t first_return) const {
+    int32_t b = ops_[writer].b;
+    if (b < 0 || writers_[b - kUnobserved] != 1 || readers_[b - kUnobserved] == 0) return false;
+    int64_t last_read = last_read_call_[b - kUnobserved];
+    for (int32_t x = first_return; x != 0; x = next_[x]) {
+      if (entry_is_call_[x]) continue;
+      const SearchOp& op = ops_[entry_op_[x]];
+      if (op.ret >= last_read) return false;  // returns come in time order
+      bool fine_with_b = entry_op_[x] == writer || (op.step == Step::kRead && op.a == b) ||
+                         (op.step == Step::kCasNoSwap && op.a != b);
+      if (!fine_with_b) return true;
+    }
+    return false;
+  }
+
   // Whether op's result depends on the value it finds: it is among the
   // lookers of value op.a while pending.
   static bool looks(const SearchOp& op) { return op.step != Step::kWrite; }
@@ -608,8 +639,9 @@ class Search {
   // cas operations that did not swap expected.
   std::vector<std::pair<int32_t, int32_t>> acceptors_;
   std::vector<int32_t> refusers_;
-  std::vector<int32_t> writers_;  // per value - kUnobserved: operations that write it
-  std::vector<int32_t> readers_;  // per value - kUnobserved: pending reads of it
+  std::vector<int32_t> writers_;         // per value - kUnobserved: operations that write it
+  std::vector<int32_t> readers_;         // per value - kUnobserved: pending reads of it
+  std::vector<int64_t> last_read_call_;  // per value - kUnobserved: the latest call of a read of it
   std::vector<int32_t> lookers_;  // per value - kUnobserved: pending operations that look for it
   std::vector<uint64_t> known_bits_, unknown_bits_;
 };
