@@ -28,39 +28,43 @@ bool irrelevant(const Operation& op) {
 }
 
 // What an operation may have left in the register, if it wrote: nullopt =
-// absent. False when it cannot have written.
-bool may_write(const Operation& op, std::optional<std::string>& written) {
-  if (irrelevant(op)) return false;
+// absent. Null when it cannot have written. Points into op (no copy: window
+// minimization asks this for every pair of operations).
+const std::optional<std::string>* left_by(const Operation& op) {
+  static const std::optional<std::string> kAbsentValue;
+  if (irrelevant(op)) return nullptr;
   switch (op.kind) {
     case OpKind::kGet:
-      return false;
+      return nullptr;
     case OpKind::kPut:
-      written = op.value;
-      return true;
+      return &op.value;
     case OpKind::kDelete:
-      written.reset();
-      return true;
+      return &kAbsentValue;
     case OpKind::kCas:
-      if (op.outcome == Outcome::kOk && !op.swapped) return false;
-      written = op.value;
-      return true;
+      return op.outcome == Outcome::kOk && !op.swapped ? nullptr : &op.value;
   }
-  return false;
+  return nullptr;
+}
+
+bool may_write(const Operation& op, std::optional<std::string>& written) {
+  const std::optional<std::string>* left = left_by(op);
+  if (left != nullptr) written = *left;
+  return left != nullptr;
 }
 
 // Whether `observer`'s result depends on `writer` having happened, so that
 // removing the writer alone would leave a violation of our own making.
 bool depends_on(const Operation& observer, const Operation& writer) {
-  std::optional<std::string> written;
-  if (!may_write(writer, written) || irrelevant(observer)) return false;
+  const std::optional<std::string>* written = left_by(writer);
+  if (written == nullptr || irrelevant(observer)) return false;
   switch (observer.kind) {
     case OpKind::kGet:
-      return observer.value == written;  // read it (or read absent after a delete)
+      return observer.value == *written;  // read it (or read absent after a delete)
     case OpKind::kCas:
       if (observer.outcome == Outcome::kOk && !observer.swapped) {
-        return written != observer.expected;  // the write may be what made it fail
+        return *written != observer.expected;  // the write may be what made it fail
       }
-      return written.has_value() && written == observer.expected;
+      return written->has_value() && *written == observer.expected;
     case OpKind::kPut:
     case OpKind::kDelete:
       return false;
