@@ -168,6 +168,7 @@ class Simulation final : public SimContext, public FaultHost, public ClientHost 
   void dispatch(const Event& e);
   void deliver(const Event& e);
   void deliver_to_client(const Message& m);
+  void record_delivery(const Message& m);
   bool hold_if_paused(Node& node, const Event& e);
   void start_node(Node& node);
   void after_step(Node& node);
@@ -653,18 +654,7 @@ void Simulation::deliver(const Event& e) {
     free_message(slot);
     return;
   }
-  size_t ti = index(m.to);
-  uint64_t lamport = lamport_[ti].receive(m.lamport);
-  vclock_[ti].merge(m.clock);
-  vclock_[ti].tick(ti);
-  trace_.record({.type = TraceEvent::Type::kDeliver,
-                 .at = now_,
-                 .process = m.to,
-                 .peer = m.from,
-                 .message = m.number,
-                 .lamport = lamport,
-                 .clock = &vclock_[ti]});
-  ++report_.messages_delivered;
+  record_delivery(m);
 
   Env& env = *node.env;
   switch (m.kind) {
@@ -695,19 +685,24 @@ void Simulation::deliver(const Event& e) {
   free_message(slot);
 }
 
-void Simulation::deliver_to_client(const Message& m) {
-  size_t ci = index(m.to);
-  uint64_t lamport = lamport_[ci].receive(m.lamport);
-  vclock_[ci].merge(m.clock);
-  vclock_[ci].tick(ci);
+// The receiver's clocks merge the sender's, and the delivery is traced.
+void Simulation::record_delivery(const Message& m) {
+  size_t i = index(m.to);
+  uint64_t lamport = lamport_[i].receive(m.lamport);
+  vclock_[i].merge(m.clock);
+  vclock_[i].tick(i);
   trace_.record({.type = TraceEvent::Type::kDeliver,
                  .at = now_,
                  .process = m.to,
                  .peer = m.from,
                  .message = m.number,
                  .lamport = lamport,
-                 .clock = &vclock_[ci]});
+                 .clock = &vclock_[i]});
   ++report_.messages_delivered;
+}
+
+void Simulation::deliver_to_client(const Message& m) {
+  record_delivery(m);
   wire::ClientReply reply;
   if (!reply.ParseFromArray(m.payload.data(), static_cast<int>(m.payload.size()))) return;
   clients_[m.to - kFirstClientId].on_reply(*this, reply);
