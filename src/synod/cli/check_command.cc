@@ -21,7 +21,8 @@ void add_check_commands(CLI::App& app, int& exit_code) {
       "swapped).\n"
       "\"return\":-1 with \"ok\":false: unknown outcome; \"ok\":false with a return time: "
       "failed, did not take effect.\n"
-      "Exit 0 when linearizable, 1 when not, 2 when the file cannot be read or parsed.");
+      "Exit 0 when linearizable, 1 when not (or when the search limit was reached\n"
+      "before deciding, said as UNDECIDED), 2 when the file cannot be read or parsed.");
   history->add_option("FILE", *file, "the history, JSON lines")->required();
   history->callback([file, &exit_code] {
     auto parsed = check::read_history_file(*file);
@@ -37,7 +38,11 @@ void add_check_commands(CLI::App& app, int& exit_code) {
       exit_code = kExitOk;
       return;
     }
-    std::cout << "NOT linearizable: key " << verdict.key << "\n" << verdict.explanation << "\n";
+    // Undecided (the search limit was hit) is not a pass either, but it is
+    // said as what it is.
+    std::cout << (verdict.undecided ? "UNDECIDED: key " : "NOT linearizable: key ") << verdict.key
+              << "\n"
+              << verdict.explanation << "\n";
     exit_code = kExitCheckFailed;
   });
 }

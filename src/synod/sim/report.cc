@@ -22,7 +22,10 @@ std::string RunReport::summary_line() const {
   out << "seed=" << seed << " hash=" << hash;
   if (linearizability) {
     out << " ops=" << ops_ok << " failed=" << ops_failed << " unknown=" << ops_unknown
-        << " linearizable=" << (linearizability->linearizable ? "yes" : "NO");
+        << " linearizable="
+        << (linearizability->linearizable ? "yes"
+            : linearizability->undecided  ? "UNDECIDED"  // not shown either way: not a pass
+                                          : "NO");
   }
   out << " invariants=" << (invariant_failure_count == 0 ? "ok" : "BROKEN");
   if (liveness) out << " liveness=" << (*liveness ? "ok" : "NO");
@@ -35,7 +38,9 @@ std::string RunReport::summary_line() const {
 std::string RunReport::failure_details() const {
   std::ostringstream out;
   if (linearizability && !linearizability->linearizable)
-    out << "not linearizable: key " << linearizability->key << "\n"
+    out << (linearizability->undecided ? "linearizability undecided: key "
+                                       : "not linearizable: key ")
+        << linearizability->key << "\n"
         << linearizability->explanation << "\n";
   for (const auto& f : invariant_failures)
     out << "invariant " << f.invariant << " broken at " << format_duration(Duration(f.at_ns))
