@@ -8,11 +8,12 @@ namespace synod {
 
 void VectorClock::tick(size_t process) {
   SYNOD_ASSERT(process < entries_.size());
+  SYNOD_ASSERT(entries_[process] < UINT64_MAX);
   ++entries_[process];
 }
 
 void VectorClock::merge(const VectorClock& other) {
-  SYNOD_ASSERT(other.size() == size());  // clocks of one system only
+  SYNOD_ASSERT(other.size() == size());
   for (size_t i = 0; i < entries_.size(); ++i)
     entries_[i] = std::max(entries_[i], other.entries_[i]);
 }
