@@ -16,14 +16,17 @@
 
 #include "synod/base/rng.h"
 #include "synod/check/linearizability.h"
+#include "synod/check/sequential.h"
 
 namespace {
 
 using synod::Rng;
+using synod::check::apply_at_points;
 using synod::check::History;
 using synod::check::Operation;
 using synod::check::OpKind;
 using synod::check::Outcome;
+using synod::check::PlannedOperation;
 
 struct Shape {
   const char* name;
@@ -47,11 +50,7 @@ constexpr Shape kShapes[] = {
 // construction.
 History linearizable_history(const Shape& shape, uint64_t seed) {
   Rng rng(seed);
-  struct Planned {
-    Operation op;
-    int64_t point;  // -1: never takes effect
-  };
-  std::vector<Planned> planned;
+  std::vector<PlannedOperation> planned;
   planned.reserve(static_cast<size_t>(shape.ops));
   std::vector<int64_t> free_at(static_cast<size_t>(shape.clients), 0);
   // The last value issued per key: what a cas expects. Often still there
@@ -61,7 +60,7 @@ History linearizable_history(const Shape& shape, uint64_t seed) {
     // The client that is free first goes next, so all stay busy.
     size_t c =
         static_cast<size_t>(std::min_element(free_at.begin(), free_at.end()) - free_at.begin());
-    Planned p;
+    PlannedOperation p;
     Operation& op = p.op;
     op.client = c;
     op.key = "k" + std::to_string(rng.uniform(static_cast<uint64_t>(shape.keys)));
@@ -94,35 +93,10 @@ History linearizable_history(const Shape& shape, uint64_t seed) {
     planned.push_back(std::move(p));
   }
 
-  std::vector<size_t> order(planned.size());
-  for (size_t i = 0; i < order.size(); ++i)
-    order[i] = i;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return planned[a].point < planned[b].point; });
-  std::map<std::string, std::string> model;
-  for (size_t i : order) {
-    if (planned[i].point < 0) continue;
-    Operation& op = planned[i].op;
-    auto it = model.find(op.key);
-    switch (op.kind) {
-      case OpKind::kGet:
-        if (it != model.end()) op.value = it->second;
-        break;
-      case OpKind::kPut:
-        model[op.key] = *op.value;
-        break;
-      case OpKind::kDelete:
-        model.erase(op.key);
-        break;
-      case OpKind::kCas:
-        op.swapped = it != model.end() && it->second == *op.expected;
-        if (op.swapped) model[op.key] = *op.value;
-        break;
-    }
-  }
+  apply_at_points(planned);
   History history;
   history.reserve(planned.size());
-  for (Planned& p : planned) {
+  for (PlannedOperation& p : planned) {
     if (p.op.kind == OpKind::kGet && p.op.outcome != Outcome::kOk) p.op.value.reset();
     history.push_back(std::move(p.op));
   }

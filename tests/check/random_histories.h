@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "synod/check/history.h"
+#include "synod/check/sequential.h"
 
 namespace synod::check::testing {
 
@@ -76,15 +77,11 @@ inline History arbitrary_history(int max_ops, int max_keys, int unknown_percent 
 inline History model_history(int max_ops, int max_keys, int clients) {
   int ops = uniform(0, max_ops + 1);
   int keys = uniform(1, max_keys + 1);
-  struct Planned {
-    Operation op;
-    int64_t point;  // when it takes effect; -1: never
-  };
-  std::vector<Planned> planned;
+  std::vector<PlannedOperation> planned;
   std::vector<int64_t> free_at(static_cast<size_t>(clients), 0);
   for (int i = 0; i < ops; ++i) {
     size_t c = static_cast<size_t>(uniform(0, clients));
-    Planned p;
+    PlannedOperation p;
     Operation& op = p.op;
     op.client = c;
     op.key = "k" + std::to_string(uniform(0, keys));
@@ -111,35 +108,10 @@ inline History model_history(int max_ops, int max_keys, int clients) {
     }
     planned.push_back(p);
   }
-  std::vector<size_t> order(planned.size());
-  for (size_t i = 0; i < order.size(); ++i)
-    order[i] = i;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return planned[a].point < planned[b].point; });
-  std::map<std::string, std::string> model;
-  for (size_t i : order) {
-    if (planned[i].point < 0) continue;
-    Operation& op = planned[i].op;
-    auto it = model.find(op.key);
-    switch (op.kind) {
-      case OpKind::kGet:
-        if (it != model.end()) op.value = it->second;
-        break;
-      case OpKind::kPut:
-        model[op.key] = *op.value;
-        break;
-      case OpKind::kDelete:
-        model.erase(op.key);
-        break;
-      case OpKind::kCas:
-        op.swapped = it != model.end() && it->second == *op.expected;
-        if (op.swapped) model[op.key] = *op.value;
-        break;
-    }
-  }
+  apply_at_points(planned);
   // What a failed or unknown get returned means nothing; give it noise.
   History history;
-  for (Planned& p : planned) {
+  for (PlannedOperation& p : planned) {
     if (p.op.kind == OpKind::kGet && p.op.outcome != Outcome::kOk) p.op.value = small_value();
     history.push_back(std::move(p.op));
   }
