@@ -87,5 +87,13 @@ TEST(SimDisk, RemoveBecomesDurableWithASync) {
   EXPECT_TRUE(disk.list().empty());
 }
 
+TEST(SimDisk, AnEmptyUnsyncedAppendSurvivesACrash) {
+  SimDisk disk;
+  disk.append("log", "");
+  Rng rng(1);
+  disk.crash(rng, 1.0);
+  EXPECT_EQ(disk.read("log").value_or(""), "");
+}
+
 }  // namespace
 }  // namespace synod::sim

@@ -10,7 +10,6 @@ void SimDisk::append(std::string_view file, std::string_view bytes) {
   f.current.append(bytes);
   unsynced_.push_back({Write::Kind::kAppend, std::string(file), std::string(bytes)});
   ++writes_issued_;
-  bytes_written_ += bytes.size();
 }
 
 void SimDisk::overwrite(std::string_view file, std::string_view bytes) {
@@ -19,7 +18,6 @@ void SimDisk::overwrite(std::string_view file, std::string_view bytes) {
   f.current.assign(bytes);
   unsynced_.push_back({Write::Kind::kOverwrite, std::string(file), std::string(bytes)});
   ++writes_issued_;
-  bytes_written_ += bytes.size();
 }
 
 void SimDisk::remove(std::string_view file) {
@@ -100,7 +98,7 @@ void SimDisk::crash(Rng& rng, double torn_tail) {
     f.exists = f.durable_exists;
   }
   for (const auto& [name, tail] : tails) {
-    if (!rng.chance(torn_tail)) continue;
+    if (tail.empty() || !rng.chance(torn_tail)) continue;
     File& f = files_[name];
     size_t keep = rng.uniform(tail.size());  // strictly less than the whole tail
     f.current.append(tail, 0, keep);
