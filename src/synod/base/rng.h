@@ -33,12 +33,6 @@ class Rng {
   Duration exponential_duration(Duration mean);
 
   template <typename T>
-  const T& pick(std::span<const T> items) {
-    SYNOD_ASSERT(!items.empty());
-    return items[uniform(items.size())];
-  }
-
-  template <typename T>
   void shuffle(std::span<T> items) {
     for (size_t i = items.size(); i > 1; --i)
       std::swap(items[i - 1], items[uniform(i)]);

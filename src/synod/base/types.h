@@ -29,12 +29,6 @@ struct LocalClock {
 };
 using Time = LocalClock::time_point;
 
-inline constexpr int64_t to_nanos(Duration d) {
-  return d.count();
-}
-inline constexpr int64_t to_nanos(Time t) {
-  return t.time_since_epoch().count();
-}
 inline constexpr Time time_from_nanos(int64_t ns) {
   return Time(Duration(ns));
 }

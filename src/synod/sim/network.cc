@@ -23,10 +23,6 @@ std::string group_text(std::vector<NodeId> group) {
 
 }  // namespace
 
-bool Partition::empty() const {
-  return std::none_of(blocked_.begin(), blocked_.end(), [](bool b) { return b; });
-}
-
 Partition Partition::between(int nodes, const std::vector<NodeId>& a, const std::vector<NodeId>& b,
                              bool both_ways) {
   Partition p(nodes);

@@ -19,7 +19,6 @@ class Partition {
     return !blocked_.empty() && blocked_[from * static_cast<size_t>(nodes_) + to];
   }
   void block(NodeId from, NodeId to) { blocked_[from * static_cast<size_t>(nodes_) + to] = true; }
-  bool empty() const;
   const std::string& description() const { return description_; }
 
   // The shapes the nemesis draws (all random within their shape).

@@ -19,8 +19,6 @@ class SimContext {
  public:
   virtual ~SimContext() = default;
   virtual int64_t now_ns() const = 0;  // virtual time
-  virtual int node_count() const = 0;
-  virtual bool is_up(NodeId node) const = 0;  // neither crashed nor stopped (a paused node is up)
   // A safety invariant broke. The run fails; the first failures are reported.
   virtual void invariant_failed(std::string_view invariant, std::string detail) = 0;
 };

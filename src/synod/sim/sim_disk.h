@@ -37,9 +37,6 @@ class SimDisk final : public Storage {
   // `torn_tail` per file, a random prefix of its unsynced appends.
   void crash(Rng& rng, double torn_tail);
 
-  uint64_t bytes_written() const { return bytes_written_; }
-  uint64_t syncs() const { return next_sync_ - 1; }
-
  private:
   struct File {
     std::string current;
@@ -60,7 +57,6 @@ class SimDisk final : public Storage {
   uint64_t writes_durable_ = 0;            // writes [0, writes_durable_) are durable
   std::map<SyncId, uint64_t> sync_marks_;  // sync id -> writes issued before it
   SyncId next_sync_ = 1;
-  uint64_t bytes_written_ = 0;
   SyncRequested sync_requested_;
 };
 

@@ -139,8 +139,6 @@ class Simulation final : public SimContext, public FaultHost, public ClientHost 
 
   // SimContext
   int64_t now_ns() const override { return now_; }
-  int node_count() const override { return config_.nodes; }
-  bool is_up(NodeId node) const override { return node_up(node); }
   void invariant_failed(std::string_view invariant, std::string detail) override;
 
   // FaultHost

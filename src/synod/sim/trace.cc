@@ -94,7 +94,6 @@ void Trace::open(const std::string& jsonl_path, Diagram* diagram) {
 }
 
 void Trace::record(const TraceEvent& e) {
-  ++events_;
   hasher_.add(static_cast<uint64_t>(e.type))
       .add(static_cast<uint64_t>(e.at))
       .add((static_cast<uint64_t>(e.process) << 32) | e.peer)

@@ -61,11 +61,9 @@ class Trace {
 
   void record(const TraceEvent& event);
   uint64_t hash() const { return hasher_.digest(); }
-  uint64_t events() const { return events_; }
 
  private:
   Hasher hasher_;
-  uint64_t events_ = 0;
   std::unique_ptr<std::ofstream> jsonl_;
   Diagram* diagram_ = nullptr;
 };
