@@ -2,16 +2,22 @@
 
 namespace synod {
 
+wire::KvResult KvMap::get(const std::string& key) const {
+  wire::KvResult result;
+  auto it = entries_.find(key);
+  if (it != entries_.end()) {
+    result.set_found(true);
+    result.set_value(it->second);
+  }
+  return result;
+}
+
 wire::KvResult KvMap::apply(const wire::KvOp& op) {
   wire::KvResult result;
   auto it = entries_.find(op.key());
   switch (op.kind()) {
     case wire::KvOp::GET:
-      if (it != entries_.end()) {
-        result.set_found(true);
-        result.set_value(it->second);
-      }
-      break;
+      return get(op.key());
     case wire::KvOp::PUT:
       entries_[op.key()] = op.value();
       break;

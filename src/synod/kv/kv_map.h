@@ -12,6 +12,8 @@ namespace synod {
 class KvMap {
  public:
   wire::KvResult apply(const wire::KvOp& op);
+  wire::KvResult get(const std::string& key) const;
+  void put(std::string key, std::string value) { entries_[std::move(key)] = std::move(value); }
   static bool is_write(const wire::KvOp& op) { return op.kind() != wire::KvOp::GET; }
 
   const std::map<std::string, std::string>& entries() const { return entries_; }

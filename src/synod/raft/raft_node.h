@@ -190,6 +190,8 @@ class RaftNode {
   const Membership& membership() const { return membership_; }
   // The progress the leader tracks for `node` (nullptr when not leading it).
   const Progress* progress(NodeId node) const;
+  // The latest snapshot: taken here, installed from a leader or recovered.
+  const std::optional<Snapshot>& snapshot() const { return snapshot_; }
   // The membership in effect after entry `index` (for snapshots).
   Membership membership_at(Index index) const;
 

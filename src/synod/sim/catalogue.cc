@@ -14,6 +14,7 @@ std::vector<ProtocolInfo> build_catalogue() {
       naive_primary_backup_protocol(),
       heartbeat_detector_protocol(),
       phi_detector_protocol(),
+      raft_protocol(),
   };
   std::sort(list.begin(), list.end(),
             [](const ProtocolInfo& a, const ProtocolInfo& b) { return a.name < b.name; });

@@ -9,5 +9,6 @@ ProtocolInfo register_protocol();
 ProtocolInfo naive_primary_backup_protocol();
 ProtocolInfo heartbeat_detector_protocol();
 ProtocolInfo phi_detector_protocol();
+ProtocolInfo raft_protocol();
 
 }  // namespace synod::sim

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "synod/wire/client.pb.h"
+
+namespace synod::replication {
+
+// A service that consensus replicates. Every replica applies the same writes
+// in the same order and must reach the same state: no clocks, no randomness,
+// no iteration over unordered containers.
+class StateMachine {
+ public:
+  virtual ~StateMachine() = default;
+
+  // A read changes nothing: it is served after a read barrier, never logged.
+  virtual bool is_read(const wire::ClientRequest& request) const = 0;
+  // Applies a write, in log order; returns the outcome for its client (the
+  // caller sets the reply's seq).
+  virtual wire::ClientReply apply(const wire::ClientRequest& request) = 0;
+  virtual wire::ClientReply read(const wire::ClientRequest& request) const = 0;
+
+  virtual std::string snapshot() const = 0;
+  // false: these bytes are not a snapshot of this machine (state unchanged).
+  virtual bool restore(std::string_view snapshot) = 0;
+};
+
+}  // namespace synod::replication

@@ -1,0 +1,291 @@
+// How the simulator runs Raft (src/synod/raft) replicating the key-value
+// store, and what it checks after every step of every node:
+//
+//   election-safety       at most one leader per term
+//   log-matching          entries with the same index and term are the same
+//                         entry, after the same prefix
+//   leader-completeness   a new leader holds every entry committed before
+//   state-machine-safety  no two nodes commit, or apply, different commands
+//                         at one index (applied state compared by digest)
+//   durability            a restarted node still honours every vote and
+//                         acknowledgement it sent before it crashed
+
+#include <map>
+#include <vector>
+
+#include "synod/base/hash64.h"
+#include "synod/kv/kv_state_machine.h"
+#include "synod/protocol/message.h"
+#include "synod/raft/raft_engine.h"
+#include "synod/replication/replica_node.h"
+#include "synod/sim/report.h"
+#include "synod/sim/specs.h"
+
+namespace synod::sim {
+namespace {
+
+using raft::Index;
+using raft::Term;
+
+// Timing for the simulator's networks (0.05 to 25 ms per message): a 10 ms
+// tick, heartbeats every 50 ms, elections after 300 to 600 ms of silence.
+raft::RaftEngineOptions engine_options(const SimConfig& config) {
+  raft::RaftEngineOptions o;
+  o.tick = std::chrono::milliseconds(10);
+  o.raft.election_ticks = 30;
+  o.raft.heartbeat_ticks = 5;
+  // Small enough that runs take snapshots, rotate segments and send
+  // InstallSnapshot to nodes that were down for a while.
+  o.snapshot_every = 200;
+  o.snapshot_keep = 50;
+  o.store.segment_bytes = 16 << 10;
+  o.raft.bugs.commit_earlier_term = config.bug == "commit-earlier-term";
+  o.raft.bugs.vote_without_persist = config.bug == "vote-without-persist";
+  o.bug_stale_reads = config.bug == "stale-read";
+  return o;
+}
+
+uint64_t entry_digest(const raft::Entry& e) {
+  return hash64(e.data(), static_cast<uint64_t>(e.type()));
+}
+
+class RaftSpec final : public ProtocolSpec, public replication::ApplyListener {
+ public:
+  RaftSpec(const SimConfig& config, SimContext& context)
+      : options_(engine_options(config)),
+        context_(context),
+        nodes_(static_cast<size_t>(config.nodes)) {
+    replica_options_.apply_retries_twice = config.bug == "apply-twice";
+  }
+
+  std::unique_ptr<Protocol> make_node(NodeId id) override {
+    auto engine = std::make_unique<raft::RaftEngine>(options_);
+    NodeState& node = nodes_[id];
+    node.engine = engine.get();
+    node.checked = {};
+    auto replica = std::make_unique<replication::ReplicaNode>(
+        std::move(engine), std::make_unique<KvStateMachine>(), replica_options_, this);
+    return replica;
+  }
+
+  void on_crash(NodeId id) override {
+    NodeState& node = nodes_[id];
+    if (node.engine && node.engine->started()) {
+      merge(node.promises, node.engine->promises());
+      snapshots_ += node.engine->snapshots_taken();
+    }
+    node.engine = nullptr;
+    node.restarted = true;
+  }
+
+  void after_step(NodeId id) override {
+    NodeState& node = nodes_[id];
+    if (!node.engine || !node.engine->started()) return;
+    const raft::RaftNode& raft = node.engine->node();
+    if (node.restarted) {
+      node.restarted = false;
+      check_promises(id, node.promises, raft);
+    }
+    if (raft.role() == raft::Role::kLeader) {
+      auto [leader, fresh] = leaders_.emplace(raft.term(), id);
+      if (leader->second != id)
+        fail("election-safety", "nodes " + std::to_string(leader->second) + " and " +
+                                    std::to_string(id) + " both lead term " +
+                                    std::to_string(raft.term()));
+      else if (fresh)
+        check_completeness(id, raft);
+    }
+    check_log(id, raft.log(), node.checked);
+    check_commits(id, raft.log(), node.checked);
+  }
+
+  // ApplyListener: every replica applies the same commands in the same order.
+  void applied(NodeId node, uint64_t index, uint64_t digest) override {
+    auto [it, fresh] = applied_.emplace(index, digest);
+    if (!fresh && it->second != digest)
+      fail("state-machine-safety", "node " + std::to_string(node) + " applied index " +
+                                       std::to_string(index) +
+                                       " over a different history than another node");
+  }
+
+  std::string describe(std::string_view payload) const override {
+    auto m = parse_message<raft::Message>(payload);
+    if (!m) return "malformed";
+    std::string t = " t" + std::to_string(m->term());
+    switch (m->body_case()) {
+      case raft::Message::kAppend: {
+        const auto& a = m->append();
+        std::string range = a.entries().empty()
+                                ? "[]"
+                                : "[" + std::to_string(a.entries(0).index()) + ".." +
+                                      std::to_string(a.entries(a.entries_size() - 1).index()) + "]";
+        return "append" + t + " prev " + std::to_string(a.prev_index()) + " " + range + " commit " +
+               std::to_string(a.commit());
+      }
+      case raft::Message::kAppendResponse:
+        return std::string(m->append_response().success() ? "ack" : "nack") + t + " " +
+               std::to_string(m->append_response().index());
+      case raft::Message::kVote:
+        return std::string(m->vote().pre() ? "pre-vote" : "vote") + t;
+      case raft::Message::kVoteResponse:
+        return std::string(m->vote_response().pre() ? "pre-vote " : "vote ") +
+               (m->vote_response().granted() ? "granted" : "refused") + t;
+      case raft::Message::kHeartbeat:
+        return "heartbeat" + t;
+      case raft::Message::kHeartbeatResponse:
+        return "heartbeat ok" + t;
+      case raft::Message::kInstallSnapshot:
+        return "snapshot" + t + " at " + std::to_string(m->install_snapshot().meta().index());
+      case raft::Message::kTimeoutNow:
+        return "timeout-now" + t;
+      case raft::Message::BODY_NOT_SET:
+        break;
+    }
+    return "empty";
+  }
+
+  void finish(RunReport& report) override {
+    uint64_t snapshots = snapshots_;
+    for (const NodeState& node : nodes_)
+      if (node.engine && node.engine->started()) snapshots += node.engine->snapshots_taken();
+    report.fields.emplace_back("terms",
+                               std::to_string(leaders_.empty() ? 0 : leaders_.rbegin()->first));
+    report.fields.emplace_back("leaders", std::to_string(leaders_.size()));
+    report.fields.emplace_back("commit", std::to_string(max_commit_));
+    report.fields.emplace_back("snapshots", std::to_string(snapshots));
+  }
+
+ private:
+  // How far the checks of one incarnation of a node have got.
+  struct Checked {
+    Index log = 0;  // entries up to here are recorded in entries_
+    Term log_term = 0;
+    Index commit = 0;
+  };
+  struct NodeState {
+    raft::RaftEngine* engine = nullptr;
+    Checked checked;
+    raft::Promises promises;  // over every incarnation
+    bool restarted = false;
+  };
+  struct EntryFact {
+    uint64_t digest;
+    Term prev_term;
+  };
+  struct CommitFact {
+    Term term;
+    uint64_t digest;
+  };
+
+  void fail(std::string_view invariant, std::string detail) {
+    context_.invariant_failed(invariant, std::move(detail));
+  }
+
+  static void merge(raft::Promises& into, const raft::Promises& from) {
+    if (from.vote && (!into.vote || from.vote->term >= into.vote->term)) into.vote = from.vote;
+    if (from.ack && (!into.ack || from.ack->term > into.ack->term ||
+                     (from.ack->term == into.ack->term && from.ack->index >= into.ack->index)))
+      into.ack = from.ack;
+  }
+
+  void check_promises(NodeId id, const raft::Promises& promises, const raft::RaftNode& raft) {
+    const std::string node = "node " + std::to_string(id);
+    if (const auto& vote = promises.vote) {
+      if (raft.term() < vote->term)
+        fail("durability", node + " voted in term " + std::to_string(vote->term) +
+                               " but restarted at term " + std::to_string(raft.term()));
+      else if (raft.term() == vote->term && raft.status().vote != vote->candidate)
+        fail("durability", node + " voted for " + std::to_string(vote->candidate) + " in term " +
+                               std::to_string(vote->term) + " and forgot it in a restart");
+    }
+    if (const auto& ack = promises.ack) {
+      const raft::RaftLog& log = raft.log();
+      if (raft.term() < ack->term)
+        fail("durability", node + " acknowledged entries in term " + std::to_string(ack->term) +
+                               " but restarted at term " + std::to_string(raft.term()));
+      else if (raft.term() == ack->term && ack->index > log.snapshot_index() &&
+               !log.matches(ack->index, ack->entry_term))
+        fail("durability", node + " acknowledged entry " + std::to_string(ack->index) + " (term " +
+                               std::to_string(ack->entry_term) + ") and lost it in a restart");
+    }
+  }
+
+  void check_completeness(NodeId id, const raft::RaftNode& raft) {
+    const raft::RaftLog& log = raft.log();
+    for (auto it = committed_.lower_bound(log.first_index()); it != committed_.end(); ++it) {
+      Index i = it->first;
+      if (!log.matches(i, it->second.term)) {
+        fail("leader-completeness", "node " + std::to_string(id) + " leads term " +
+                                        std::to_string(raft.term()) + " without committed entry " +
+                                        std::to_string(i) + " (term " +
+                                        std::to_string(it->second.term) + ")");
+        return;
+      }
+    }
+  }
+
+  void check_log(NodeId id, const raft::RaftLog& log, Checked& checked) {
+    Index from = checked.log;
+    if (from < log.snapshot_index()) {
+      from = log.snapshot_index();
+    } else if (from > log.last_index() || !log.matches(from, checked.log_term)) {
+      // Truncated since: entries above the commit index may have changed.
+      from = std::min(from, std::max(log.commit(), log.snapshot_index()));
+    }
+    for (Index i = from + 1; i <= log.last_index(); ++i) {
+      const raft::Entry& e = log.at(i);
+      EntryFact fact{entry_digest(e), *log.term(i - 1)};
+      auto [known, fresh] = entries_.emplace(std::make_pair(i, e.term()), fact);
+      if (!fresh &&
+          (known->second.digest != fact.digest || known->second.prev_term != fact.prev_term))
+        fail("log-matching", "node " + std::to_string(id) + " holds a different entry " +
+                                 std::to_string(i) + " of term " + std::to_string(e.term()) +
+                                 " than another node");
+    }
+    checked.log = log.last_index();
+    checked.log_term = log.last_term();
+  }
+
+  void check_commits(NodeId id, const raft::RaftLog& log, Checked& checked) {
+    for (Index i = std::max(checked.commit, log.snapshot_index()) + 1; i <= log.commit(); ++i) {
+      const raft::Entry& e = log.at(i);
+      CommitFact fact{e.term(), entry_digest(e)};
+      auto [known, fresh] = committed_.emplace(i, fact);
+      if (!fresh && (known->second.term != fact.term || known->second.digest != fact.digest))
+        fail("state-machine-safety",
+             "node " + std::to_string(id) + " committed entry " + std::to_string(i) + " of term " +
+                 std::to_string(fact.term) + " where entry " + std::to_string(i) + " of term " +
+                 std::to_string(known->second.term) + " was committed before");
+    }
+    checked.commit = std::max(checked.commit, log.commit());
+    max_commit_ = std::max(max_commit_, log.commit());
+  }
+
+  raft::RaftEngineOptions options_;
+  replication::ReplicaOptions replica_options_;
+  SimContext& context_;
+  std::vector<NodeState> nodes_;
+  std::map<Term, NodeId> leaders_;
+  std::map<std::pair<Index, Term>, EntryFact> entries_;
+  std::map<Index, CommitFact> committed_;
+  std::map<uint64_t, uint64_t> applied_;  // index -> digest of everything applied to it
+  Index max_commit_ = 0;
+  uint64_t snapshots_ = 0;
+};
+
+}  // namespace
+
+ProtocolInfo raft_protocol() {
+  return {
+      .name = "raft",
+      .summary =
+          "Raft replicating the key-value store: pre-vote, check-quorum, ReadIndex "
+          "reads, snapshots, client sessions",
+      .bugs = {"commit-earlier-term", "vote-without-persist", "stale-read", "apply-twice"},
+      .check_liveness = true,
+      .make = [](const SimConfig& c,
+                 SimContext& context) { return std::make_unique<RaftSpec>(c, context); },
+  };
+}
+
+}  // namespace synod::sim
