@@ -358,6 +358,22 @@ TEST(RaftReplication, PipeliningIsBoundedByTheInflightWindow) {
   EXPECT_EQ(c.node(0).log().commit(), c.node(0).log().last_index()) << "node 2 made a majority";
 }
 
+TEST(RaftReplication, AnAppendLostFromAFullWindowIsSentAgain) {
+  RaftOptions o = options();
+  o.max_entries_per_append = 1;
+  o.max_inflight_appends = 1;
+  Cluster c(3, o);
+  c.campaign(0);
+  c.deliver_all();
+  c.propose(0, "lost");
+  c.process();
+  c.drop_queued();  // the only append in flight to each follower is lost
+  Index last = c.propose(0, "next");
+  c.run(5);  // heartbeats: the followers answer, the window makes room
+  EXPECT_EQ(c.node(1).log().last_index(), last);
+  EXPECT_EQ(c.node(0).log().commit(), last);
+}
+
 TEST(RaftReplication, ProposalsAreRefusedWhenTooMuchIsUncommitted) {
   RaftOptions o = options();
   o.max_uncommitted_bytes = 1000;

@@ -19,6 +19,12 @@ void Progress::Inflight::free_through(Index index) {
   }
 }
 
+void Progress::Inflight::free_first() {
+  if (sent_.empty()) return;
+  bytes_ -= sent_.front().bytes;
+  sent_.pop_front();
+}
+
 void Progress::Inflight::clear() {
   sent_.clear();
   bytes_ = 0;

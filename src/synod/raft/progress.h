@@ -28,6 +28,7 @@ struct Progress {
     bool full() const { return sent_.size() >= max_messages_ || bytes_ >= max_bytes_; }
     void add(Index last, size_t bytes);
     void free_through(Index index);  // acknowledged up to index
+    void free_first();               // one may have been lost (see step_heartbeat_response)
     void clear();
     size_t count() const { return sent_.size(); }
 

@@ -496,6 +496,9 @@ void RaftNode::step_heartbeat_response(NodeId from, const Message& m) {
   Progress& pr = it->second;
   pr.recently_active = true;
   pr.probe_sent = false;  // a probe that got lost is sent again
+  // A full window that a live follower does not empty may hold a lost
+  // append: make room for one more, whose gap the follower will reject.
+  if (pr.state == Progress::State::kReplicate && pr.inflight.full()) pr.inflight.free_first();
   if (pr.match < log_.last_index()) send_append(from, true);
   uint64_t round = m.heartbeat_response().round();
   if (round <= read_round_ && round > pr.read_round) {

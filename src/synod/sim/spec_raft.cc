@@ -28,21 +28,38 @@ using raft::Index;
 using raft::Term;
 
 // Timing for the simulator's networks (0.05 to 25 ms per message): a 10 ms
-// tick, heartbeats every 50 ms, elections after 300 to 600 ms of silence.
+// tick, heartbeats every 20 to 50 ms, elections after 200 to 1000 ms of
+// silence. Like swarm testing for faults, each seed picks Raft's own limits
+// too, so runs cover appends of one entry and of thousands, pipelines one
+// deep and sixty-four deep, frequent and rare snapshots.
 raft::RaftEngineOptions engine_options(const SimConfig& config) {
+  Rng rng = Rng(config.seed).split("raft-options");
+  auto pick = [&rng](std::initializer_list<uint64_t> choices) {
+    return *(choices.begin() + rng.uniform(choices.size()));
+  };
   raft::RaftEngineOptions o;
   o.tick = std::chrono::milliseconds(10);
-  o.raft.election_ticks = 30;
-  o.raft.heartbeat_ticks = 5;
-  // Small enough that runs take snapshots, rotate segments and send
-  // InstallSnapshot to nodes that were down for a while.
-  o.snapshot_every = 200;
-  o.snapshot_keep = 50;
-  o.store.segment_bytes = 16 << 10;
+  o.raft.heartbeat_ticks = static_cast<int>(pick({2, 5}));
+  o.raft.election_ticks = static_cast<int>(pick({20, 30, 50}));
+  o.raft.max_entries_per_append = pick({1, 4, 64, 4096});
+  o.raft.max_inflight_appends = pick({1, 4, 64});
+  o.snapshot_every = pick({50, 200, 1000});
+  o.snapshot_keep = o.snapshot_every / 4;
+  o.store.segment_bytes = pick({4 << 10, 16 << 10, 1 << 20});
+  o.batch = rng.chance(0.8);
   o.raft.bugs.commit_earlier_term = config.bug == "commit-earlier-term";
   o.raft.bugs.vote_without_persist = config.bug == "vote-without-persist";
   o.bug_stale_reads = config.bug == "stale-read";
   return o;
+}
+
+std::string describe_options(const raft::RaftEngineOptions& o) {
+  return "raft heartbeat " + std::to_string(o.raft.heartbeat_ticks) + " ticks, election " +
+         std::to_string(o.raft.election_ticks) + " ticks, " +
+         std::to_string(o.raft.max_entries_per_append) + " entries per append, " +
+         std::to_string(o.raft.max_inflight_appends) + " in flight, snapshot every " +
+         std::to_string(o.snapshot_every) + ", segments of " +
+         std::to_string(o.store.segment_bytes) + " bytes, batching " + (o.batch ? "on" : "off");
 }
 
 uint64_t entry_digest(const raft::Entry& e) {
@@ -153,6 +170,7 @@ class RaftSpec final : public ProtocolSpec, public replication::ApplyListener {
     report.fields.emplace_back("leaders", std::to_string(leaders_.size()));
     report.fields.emplace_back("commit", std::to_string(max_commit_));
     report.fields.emplace_back("snapshots", std::to_string(snapshots));
+    report.faults += "; " + describe_options(options_);
   }
 
  private:
