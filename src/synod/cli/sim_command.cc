@@ -31,6 +31,7 @@ struct SimOptions {
   int keys = sim::WorkloadConfig{}.keys;
   std::string bug;
   std::string clock_offset;
+  std::string fault_every, fault_length;
   double clock_drift = 0;
   bool verbose = false;
 };
@@ -52,11 +53,15 @@ void add_shared_options(CLI::App& cmd, SimOptions& o) {
   cmd.add_option("--nemesis", o.nemesis,
                  "faults: none | swarm | a list of partition, partition-symmetric, "
                  "partition-oneway, partition-majority, partition-bridge, crash, crash-stop, "
-                 "pause, skew, byzantine")
+                 "pause, skew, byzantine, crash-leader, pause-leader, partition-leader")
       ->capture_default_str();
   cmd.add_option("--clients", o.clients, "simulated clients")->capture_default_str();
   cmd.add_option("--keys", o.keys, "keys the workload touches")->capture_default_str();
   cmd.add_option("--bug", o.bug, "inject a known bug (--bug list names them)");
+  cmd.add_option("--fault-every", o.fault_every,
+                 "mean time between two faults of one kind (default 3s; swarm picks its own)");
+  cmd.add_option("--fault-length", o.fault_length,
+                 "how long a fault lasts: MIN,MAX (default 500ms,5s; swarm picks its own)");
   cmd.add_option("--clock-offset", o.clock_offset, "max initial clock offset per node (e.g. 50ms)");
   cmd.add_option("--clock-drift", o.clock_drift, "max clock drift per node (e.g. 0.0001 = 100ppm)");
   cmd.add_flag("--verbose,-v", o.verbose, "explain failures in full");
@@ -105,6 +110,26 @@ std::optional<sim::SimConfig> make_config(const SimOptions& o) {
   auto nemesis = sim::NemesisConfig::parse(o.nemesis);
   if (!nemesis.ok()) return fail(std::string(nemesis.status().message()));
   c.nemesis = *nemesis;
+  if (!o.fault_every.empty() || !o.fault_length.empty()) {
+    if (c.nemesis.swarm) return fail("--fault-every and --fault-length: swarm picks its own");
+    if (c.nemesis.faults.empty()) return fail("--fault-every and --fault-length need --nemesis");
+  }
+  if (!o.fault_every.empty()) {
+    auto every = parse_duration(o.fault_every);
+    if (!every || every->count() <= 0)
+      return fail("--fault-every: not a positive duration: '" + o.fault_every + "'");
+    c.nemesis.mean_interval = *every;
+  }
+  if (!o.fault_length.empty()) {
+    auto comma = o.fault_length.find(',');
+    auto low = parse_duration(o.fault_length.substr(0, comma));
+    auto high = comma == std::string::npos ? low : parse_duration(o.fault_length.substr(comma + 1));
+    if (!low || !high || low->count() <= 0 || *high < *low)
+      return fail("--fault-length: expected MIN,MAX durations with 0 < MIN <= MAX, got '" +
+                  o.fault_length + "'");
+    c.nemesis.min_fault = *low;
+    c.nemesis.max_fault = *high;
+  }
   if (!o.clock_offset.empty()) {
     auto offset = parse_duration(o.clock_offset);
     if (!offset) return fail("--clock-offset: not a duration: '" + o.clock_offset + "'");

@@ -130,6 +130,12 @@ std::string_view fault_name(FaultKind kind) {
       return "skew";
     case FaultKind::kByzantine:
       return "byzantine";
+    case FaultKind::kCrashLeader:
+      return "crash-leader";
+    case FaultKind::kPauseLeader:
+      return "pause-leader";
+    case FaultKind::kPartitionLeader:
+      return "partition-leader";
   }
   SYNOD_UNREACHABLE();
 }
@@ -185,6 +191,13 @@ std::string SimConfig::to_flags() const {
       out << " --duplicate " << network.duplicate;
   }
   out << " --nemesis " << nemesis.to_string();
+  const NemesisConfig defaults;
+  if (!nemesis.swarm && nemesis.mean_interval != defaults.mean_interval)
+    out << " --fault-every " << format_duration(nemesis.mean_interval);
+  if (!nemesis.swarm &&
+      (nemesis.min_fault != defaults.min_fault || nemesis.max_fault != defaults.max_fault))
+    out << " --fault-length " << format_duration(nemesis.min_fault) << ","
+        << format_duration(nemesis.max_fault);
   if (clock.max_offset.count() != 0) out << " --clock-offset " << format_duration(clock.max_offset);
   if (clock.max_drift != 0) out << " --clock-drift " << clock.max_drift;
   if (workload.clients != WorkloadConfig{}.clients) out << " --clients " << workload.clients;

@@ -51,6 +51,11 @@ enum class FaultKind {
   kPause,               // the process stops, then resumes as if nothing happened
   kSkew,                // a node's clock drift changes and its clock jumps ahead
   kByzantine,           // a node's outgoing messages are dropped, altered, equivocated, forged
+  // Aimed at the current leader (as the protocol's spec names it; any node
+  // when there is none), the way Jepsen's nemeses kill or isolate a primary:
+  kCrashLeader,      // crash-recovery of the leader
+  kPauseLeader,      // the leader stops, then resumes
+  kPartitionLeader,  // the leader is cut off from everyone else
 };
 inline constexpr FaultKind kAllFaultKinds[] = {
     FaultKind::kPartition,
@@ -63,6 +68,9 @@ inline constexpr FaultKind kAllFaultKinds[] = {
     FaultKind::kPause,
     FaultKind::kSkew,
     FaultKind::kByzantine,
+    FaultKind::kCrashLeader,
+    FaultKind::kPauseLeader,
+    FaultKind::kPartitionLeader,
 };
 std::string_view fault_name(FaultKind kind);
 std::optional<FaultKind> parse_fault(std::string_view name);

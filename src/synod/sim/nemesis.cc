@@ -116,6 +116,12 @@ std::optional<NodeId> Nemesis::pick(bool (Nemesis::*eligible)(NodeId) const) {
   return candidates[rng_.uniform(candidates.size())];
 }
 
+std::optional<NodeId> Nemesis::pick_leader(bool (Nemesis::*eligible)(NodeId) const) {
+  auto leader = host_.leader();
+  if (leader && *leader < static_cast<NodeId>(nodes_) && (this->*eligible)(*leader)) return leader;
+  return pick(eligible);
+}
+
 bool Nemesis::can_crash(NodeId node) const {
   return host_.node_up(node) && !paused_.count(node) &&
          static_cast<int>(crashed_.size() + stopped_.size()) < max_nodes_down(nodes_);
@@ -135,7 +141,8 @@ bool Nemesis::inject(FaultKind kind) {
     case FaultKind::kPartitionSymmetric:
     case FaultKind::kPartitionOneWay:
     case FaultKind::kPartitionMajority:
-    case FaultKind::kPartitionBridge: {
+    case FaultKind::kPartitionBridge:
+    case FaultKind::kPartitionLeader: {
       if (partitioned_ || nodes_ < 2) return false;
       FaultKind shape = kind;
       if (kind == FaultKind::kPartition) {
@@ -145,6 +152,16 @@ bool Nemesis::inject(FaultKind kind) {
         shape = kShapes[rng_.uniform(nodes_ >= 3 ? 4 : 3)];
       }
       if (shape == FaultKind::kPartitionBridge && nodes_ < 3) return false;
+      if (shape == FaultKind::kPartitionLeader) {
+        NodeId alone = *pick_leader(&Nemesis::any_node);
+        std::vector<NodeId> rest;
+        for (NodeId n = 0; n < static_cast<NodeId>(nodes_); ++n)
+          if (n != alone) rest.push_back(n);
+        partitioned_ = true;
+        host_.partition(Partition::between(nodes_, {alone}, rest, true));
+        schedule(heal_at, {Action::kHeal, kind});
+        return true;
+      }
       Partition p = shape == FaultKind::kPartitionSymmetric  ? Partition::symmetric(nodes_, rng_)
                     : shape == FaultKind::kPartitionOneWay   ? Partition::one_way(nodes_, rng_)
                     : shape == FaultKind::kPartitionMajority ? Partition::majority(nodes_, rng_)
@@ -155,9 +172,11 @@ bool Nemesis::inject(FaultKind kind) {
       return true;
     }
     case FaultKind::kCrash:
-    case FaultKind::kCrashStop: {
+    case FaultKind::kCrashStop:
+    case FaultKind::kCrashLeader: {
       bool forever = kind == FaultKind::kCrashStop;
-      auto node = pick(&Nemesis::can_crash);
+      auto node = kind == FaultKind::kCrashLeader ? pick_leader(&Nemesis::can_crash)
+                                                  : pick(&Nemesis::can_crash);
       if (!node) return false;
       if (forever && static_cast<int>(stopped_.size()) >= max_nodes_down(nodes_)) return false;
       host_.crash(*node, forever);
@@ -169,8 +188,10 @@ bool Nemesis::inject(FaultKind kind) {
       }
       return true;
     }
-    case FaultKind::kPause: {
-      auto node = pick(&Nemesis::can_pause);
+    case FaultKind::kPause:
+    case FaultKind::kPauseLeader: {
+      auto node = kind == FaultKind::kPauseLeader ? pick_leader(&Nemesis::can_pause)
+                                                  : pick(&Nemesis::can_pause);
       if (!node) return false;
       paused_.insert(*node);
       host_.pause(*node);
@@ -207,14 +228,17 @@ void Nemesis::heal(const Pending& p) {
     case FaultKind::kPartitionOneWay:
     case FaultKind::kPartitionMajority:
     case FaultKind::kPartitionBridge:
+    case FaultKind::kPartitionLeader:
       partitioned_ = false;
       host_.heal_partition();
       return;
     case FaultKind::kCrash:
+    case FaultKind::kCrashLeader:
       crashed_.erase(p.node);
       host_.restart(p.node);
       return;
     case FaultKind::kPause:
+    case FaultKind::kPauseLeader:
       paused_.erase(p.node);
       host_.resume(p.node);
       return;

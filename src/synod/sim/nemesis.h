@@ -28,6 +28,8 @@ class FaultHost {
   virtual void heal_partition() = 0;
   virtual void skew(NodeId node, double drift, Duration jump) = 0;
   virtual void byzantine(NodeId node, std::optional<ByzantineMode> mode) = 0;
+  // The node the protocol's spec says leads now, if any (for leader-aimed faults).
+  virtual std::optional<NodeId> leader() const = 0;
 };
 
 // Injects the configured faults over a run and heals each after a while.
@@ -58,6 +60,8 @@ class Nemesis {
   void heal_everything();
   void run_script_step(const ScriptedFault& step);
   std::optional<NodeId> pick(bool (Nemesis::*eligible)(NodeId) const);
+  // The leader if it is eligible, else any eligible node.
+  std::optional<NodeId> pick_leader(bool (Nemesis::*eligible)(NodeId) const);
   bool can_crash(NodeId node) const;
   bool can_pause(NodeId node) const;
   bool can_turn(NodeId node) const;

@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +45,9 @@ class ProtocolSpec {
   virtual void on_fault(const FaultEvent&) {}
   // Called after every input a node handled: continuous invariant checks.
   virtual void after_step(NodeId) {}
+  // The node that leads now, if the protocol has such a thing: leader-aimed
+  // faults (crash-leader, pause-leader, partition-leader) go for it.
+  virtual std::optional<NodeId> leader() const { return std::nullopt; }
   // A short label for a message in traces and diagrams.
   virtual std::string describe(std::string_view payload) const;
   // Byzantine "alter": change a message the way a malicious node might. The

@@ -153,6 +153,7 @@ class Simulation final : public SimContext, public FaultHost, public ClientHost 
   void heal_partition() override;
   void skew(NodeId node, double drift, Duration jump) override;
   void byzantine(NodeId node, std::optional<ByzantineMode> mode) override;
+  std::optional<NodeId> leader() const override { return spec_->leader(); }
 
   // ClientHost
   void client_send(ProcessId client, NodeId to, const wire::ClientRequest& request) override;

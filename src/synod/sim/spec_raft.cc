@@ -113,7 +113,7 @@ class RaftSpec final : public ProtocolSpec, public replication::ApplyListener {
         check_completeness(id, raft);
     }
     check_log(id, raft.log(), node.checked);
-    check_commits(id, raft.log(), node.checked);
+    check_commits(id, raft, node.checked);
   }
 
   // ApplyListener: every replica applies the same commands in the same order.
@@ -123,6 +123,21 @@ class RaftSpec final : public ProtocolSpec, public replication::ApplyListener {
       fail("state-machine-safety", "node " + std::to_string(node) + " applied index " +
                                        std::to_string(index) +
                                        " over a different history than another node");
+  }
+
+  // The leader of the highest term among the nodes that are up.
+  std::optional<NodeId> leader() const override {
+    std::optional<NodeId> best;
+    raft::Term best_term = 0;
+    for (NodeId id = 0; id < nodes_.size(); ++id) {
+      const raft::RaftEngine* engine = nodes_[id].engine;
+      if (!engine || !engine->started() || engine->node().role() != raft::Role::kLeader) continue;
+      if (!best || engine->node().term() > best_term) {
+        best = id;
+        best_term = engine->node().term();
+      }
+    }
+    return best;
   }
 
   std::string describe(std::string_view payload) const override {
@@ -193,6 +208,9 @@ class RaftSpec final : public ProtocolSpec, public replication::ApplyListener {
   struct CommitFact {
     Term term;
     uint64_t digest;
+    // The lowest term of a node seen holding it committed: the leader that
+    // commits it does so in its own term, before anyone else learns of it.
+    Term committed_in;
   };
 
   void fail(std::string_view invariant, std::string detail) {
@@ -228,10 +246,14 @@ class RaftSpec final : public ProtocolSpec, public replication::ApplyListener {
     }
   }
 
+  // Leader Completeness: an entry committed in term c is in the log of every
+  // leader of a term after c. (A candidate paused in an old term may still
+  // win that old term later, without entries committed since.)
   void check_completeness(NodeId id, const raft::RaftNode& raft) {
     const raft::RaftLog& log = raft.log();
     for (auto it = committed_.lower_bound(log.first_index()); it != committed_.end(); ++it) {
       Index i = it->first;
+      if (it->second.committed_in >= raft.term()) continue;
       if (!log.matches(i, it->second.term)) {
         fail("leader-completeness", "node " + std::to_string(id) + " leads term " +
                                         std::to_string(raft.term()) + " without committed entry " +
@@ -264,11 +286,13 @@ class RaftSpec final : public ProtocolSpec, public replication::ApplyListener {
     checked.log_term = log.last_term();
   }
 
-  void check_commits(NodeId id, const raft::RaftLog& log, Checked& checked) {
+  void check_commits(NodeId id, const raft::RaftNode& raft, Checked& checked) {
+    const raft::RaftLog& log = raft.log();
     for (Index i = std::max(checked.commit, log.snapshot_index()) + 1; i <= log.commit(); ++i) {
       const raft::Entry& e = log.at(i);
-      CommitFact fact{e.term(), entry_digest(e)};
+      CommitFact fact{e.term(), entry_digest(e), raft.term()};
       auto [known, fresh] = committed_.emplace(i, fact);
+      if (!fresh) known->second.committed_in = std::min(known->second.committed_in, raft.term());
       if (!fresh && (known->second.term != fact.term || known->second.digest != fact.digest))
         fail("state-machine-safety",
              "node " + std::to_string(id) + " committed entry " + std::to_string(i) + " of term " +

@@ -18,6 +18,7 @@ class RegisterSpec final : public ProtocolSpec {
   std::unique_ptr<Protocol> make_node(NodeId) override {
     return std::make_unique<toy::RegisterNode>(options_);
   }
+  std::optional<NodeId> leader() const override { return toy::RegisterNode::kServer; }
   void on_fault(const FaultEvent& fault) override {
     if (fault.kind == FaultEvent::Kind::kStop && fault.node == toy::RegisterNode::kServer)
       server_stopped_ = true;
