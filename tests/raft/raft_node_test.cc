@@ -551,6 +551,31 @@ TEST(RaftMembership, ALeaderThatRemovesItselfStepsDownOnceCommitted) {
   EXPECT_EQ(c.node(next).log().commit(), index);
 }
 
+TEST(RaftMembership, ALeaderDeposedBeforeItsOwnRemovalCommitsCanStillFinishIt) {
+  // Voters {0,1}: leader 1 proposes its own removal while node 0 hears
+  // nothing, then loses its leadership. Node 1 alone holds the change (so
+  // node 0 cannot win its vote); node 1 must still campaign, win with node
+  // 0's vote under the new membership {0}, and commit its removal.
+  Cluster c(3, options());
+  c.campaign(1);
+  c.deliver_all();
+  ASSERT_EQ(c.node(1).role(), Role::kLeader);
+  ASSERT_TRUE(std::holds_alternative<Proposed>(
+      c.node(1).propose_membership({MembershipChange::Kind::kRemove, 2})));
+  c.deliver_all();
+  c.crash(2);
+  c.cut(0, 1);
+  ASSERT_TRUE(std::holds_alternative<Proposed>(
+      c.node(1).propose_membership({MembershipChange::Kind::kRemove, 1})));
+  c.run(40);  // node 1 cannot reach node 0: it steps down
+  ASSERT_NE(c.node(1).role(), Role::kLeader);
+  EXPECT_FALSE(c.node(1).membership().is_voter(1));
+  c.heal();
+  c.run(200);
+  EXPECT_EQ(c.node(0).role(), Role::kLeader);
+  EXPECT_EQ(c.node(0).membership().voters(), std::vector<NodeId>{0});
+}
+
 TEST(RaftMembership, ATruncatedChangeIsRolledBack) {
   Cluster c(3, options());
   c.campaign(0);

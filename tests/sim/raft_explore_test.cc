@@ -84,7 +84,7 @@ TEST(RaftExplore, ThreeNodesPassSwarmSeeds) {
 TEST(RaftExplore, PassesEveryFaultOnEveryNetworkModel) {
   const std::string every_fault =
       "partition-symmetric,partition-oneway,partition-majority,partition-bridge,crash,"
-      "crash-stop,pause,skew,crash-leader,pause-leader,partition-leader";
+      "crash-stop,pause,skew,crash-leader,pause-leader,partition-leader,membership,transfer";
   for (auto model : {NetworkConfig::Model::kReliable, NetworkConfig::Model::kFairLoss,
                      NetworkConfig::Model::kArbitrary}) {
     for (int nodes : {3, 5}) {
@@ -98,6 +98,15 @@ TEST(RaftExplore, PassesEveryFaultOnEveryNetworkModel) {
                    " nodes");
       expect_every_seed_passes(c, 25);
     }
+  }
+}
+
+TEST(RaftExplore, PassesMembershipChangesAndTransfersDuringFaults) {
+  for (int nodes : {3, 5}) {
+    SimConfig c = raft(nodes, "membership,transfer,crash,crash-stop,partition,pause");
+    c.nemesis.mean_interval = seconds(1);
+    SCOPED_TRACE(std::to_string(nodes) + " nodes");
+    expect_every_seed_passes(c, 100);
   }
 }
 

@@ -50,10 +50,12 @@ void add_shared_options(CLI::App& cmd, SimOptions& o) {
                  "uniform:500us,5ms)");
   cmd.add_option("--loss", o.loss, "loss probability (fair-loss, arbitrary; default 0.05)");
   cmd.add_option("--duplicate", o.duplicate, "duplication probability (arbitrary; default 0.02)");
-  cmd.add_option("--nemesis", o.nemesis,
-                 "faults: none | swarm | a list of partition, partition-symmetric, "
-                 "partition-oneway, partition-majority, partition-bridge, crash, crash-stop, "
-                 "pause, skew, byzantine, crash-leader, pause-leader, partition-leader")
+  cmd.add_option(
+         "--nemesis", o.nemesis,
+         "faults: none | swarm | a list of partition, partition-symmetric, "
+         "partition-oneway, partition-majority, partition-bridge, crash, crash-stop, "
+         "pause, skew, byzantine, crash-leader, pause-leader, partition-leader, membership, "
+         "transfer")
       ->capture_default_str();
   cmd.add_option("--clients", o.clients, "simulated clients")->capture_default_str();
   cmd.add_option("--keys", o.keys, "keys the workload touches")->capture_default_str();

@@ -219,7 +219,12 @@ void RaftNode::tick() {
   }
   // Capped: a learner or removed node counts on without ever campaigning.
   election_elapsed_ = std::min(election_elapsed_ + 1, 2 * options_.election_ticks);
-  if (election_elapsed_ >= options_.election_ticks) restarted_in_lease_ = false;
+  if (election_elapsed_ >= options_.election_ticks) {
+    restarted_in_lease_ = false;
+    // Silent for an election timeout: whoever led may not any more (a
+    // learner or removed node never campaigns, so it would never find out).
+    if (!promotable()) leader_.reset();
+  }
   if (promotable() && election_elapsed_ >= randomized_election_ticks_) {
     election_elapsed_ = 0;
     campaign(options_.pre_vote ? Campaign::kPreVote : Campaign::kElection);

@@ -206,7 +206,13 @@ class RaftNode {
   bool in_lease() const;
   void reset(Term term);
   void reset_election_timer();
-  bool promotable() const { return membership_.is_voter(options_.id); }
+  // May this node campaign? A voter of its latest membership, or of the last
+  // committed one: an uncommitted change that removed it may still be rolled
+  // back, and the others may need its log to elect anyone (votes are still
+  // counted over the latest membership).
+  bool promotable() const {
+    return membership_.is_voter(options_.id) || membership_at(log_.commit()).is_voter(options_.id);
+  }
 
   // Messages by kind.
   void step_vote(NodeId from, const Message& m);

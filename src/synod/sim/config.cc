@@ -136,6 +136,10 @@ std::string_view fault_name(FaultKind kind) {
       return "pause-leader";
     case FaultKind::kPartitionLeader:
       return "partition-leader";
+    case FaultKind::kMembership:
+      return "membership";
+    case FaultKind::kTransfer:
+      return "transfer";
   }
   SYNOD_UNREACHABLE();
 }

@@ -56,6 +56,9 @@ enum class FaultKind {
   kCrashLeader,      // crash-recovery of the leader
   kPauseLeader,      // the leader stops, then resumes
   kPartitionLeader,  // the leader is cut off from everyone else
+  // Operator actions, carried out by the protocol's spec (if it has them):
+  kMembership,  // a voter removed, a removed node back as a learner, a learner promoted
+  kTransfer,    // leadership handed to another voter
 };
 inline constexpr FaultKind kAllFaultKinds[] = {
     FaultKind::kPartition,
@@ -71,6 +74,8 @@ inline constexpr FaultKind kAllFaultKinds[] = {
     FaultKind::kCrashLeader,
     FaultKind::kPauseLeader,
     FaultKind::kPartitionLeader,
+    FaultKind::kMembership,
+    FaultKind::kTransfer,
 };
 std::string_view fault_name(FaultKind kind);
 std::optional<FaultKind> parse_fault(std::string_view name);

@@ -207,6 +207,9 @@ bool Nemesis::inject(FaultKind kind) {
       host_.skew(*node, drift, rng_.uniform_duration(Duration(0), bound_jump));
       return true;
     }
+    case FaultKind::kMembership:
+    case FaultKind::kTransfer:
+      return host_.operator_action(kind, rng_.next());
     case FaultKind::kByzantine: {
       auto node = pick(&Nemesis::can_turn);
       if (!node) return false;
@@ -248,6 +251,8 @@ void Nemesis::heal(const Pending& p) {
       return;
     case FaultKind::kCrashStop:
     case FaultKind::kSkew:
+    case FaultKind::kMembership:
+    case FaultKind::kTransfer:
       return;  // never healed
   }
 }

@@ -30,6 +30,10 @@ class FaultHost {
   virtual void byzantine(NodeId node, std::optional<ByzantineMode> mode) = 0;
   // The node the protocol's spec says leads now, if any (for leader-aimed faults).
   virtual std::optional<NodeId> leader() const = 0;
+  // An operator action (membership, transfer) for the protocol's spec to
+  // carry out; `choice` is a random number for its choices. False: nothing
+  // to do now.
+  virtual bool operator_action(FaultKind kind, uint64_t choice) = 0;
 };
 
 // Injects the configured faults over a run and heals each after a while.

@@ -22,6 +22,9 @@ class SimContext {
   virtual int64_t now_ns() const = 0;  // virtual time
   // A safety invariant broke. The run fails; the first failures are reported.
   virtual void invariant_failed(std::string_view invariant, std::string detail) = 0;
+  // Runs an operator action on `node` with its Env (then the usual checks);
+  // false when the node is down or paused.
+  virtual bool operate(NodeId node, const std::function<void(Env&)>& action) = 0;
 };
 
 // Something the nemesis did, as a spec may want to know (a failure detector's
@@ -48,6 +51,10 @@ class ProtocolSpec {
   // The node that leads now, if the protocol has such a thing: leader-aimed
   // faults (crash-leader, pause-leader, partition-leader) go for it.
   virtual std::optional<NodeId> leader() const { return std::nullopt; }
+  // The nemesis asks for an operator action (FaultKind::kMembership or
+  // kTransfer); `choice` is random. False: the protocol has none, or none
+  // makes sense now.
+  virtual bool operator_action(FaultKind, uint64_t) { return false; }
   // A short label for a message in traces and diagrams.
   virtual std::string describe(std::string_view payload) const;
   // Byzantine "alter": change a message the way a malicious node might. The

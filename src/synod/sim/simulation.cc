@@ -154,6 +154,10 @@ class Simulation final : public SimContext, public FaultHost, public ClientHost 
   void skew(NodeId node, double drift, Duration jump) override;
   void byzantine(NodeId node, std::optional<ByzantineMode> mode) override;
   std::optional<NodeId> leader() const override { return spec_->leader(); }
+  bool operator_action(FaultKind kind, uint64_t choice) override {
+    return spec_->operator_action(kind, choice);
+  }
+  bool operate(NodeId node, const std::function<void(Env&)>& action) override;
 
   // ClientHost
   void client_send(ProcessId client, NodeId to, const wire::ClientRequest& request) override;
@@ -709,6 +713,14 @@ void Simulation::deliver_to_client(const Message& m) {
 
 void Simulation::trace(TraceEvent::Type type, ProcessId process, std::string_view text) {
   trace_.record({.type = type, .at = now_, .process = process, .text = text});
+}
+
+bool Simulation::operate(NodeId id, const std::function<void(Env&)>& action) {
+  Node& node = *nodes_[id];
+  if (node.state != NodeState::kUp) return false;
+  action(*node.env);
+  after_step(node);
+  return true;
 }
 
 // ---- FaultHost ------------------------------------------------------------

@@ -11,6 +11,7 @@
 //                         acknowledgement it sent before it crashed
 
 #include <map>
+#include <set>
 #include <vector>
 
 #include "synod/base/hash64.h"
@@ -18,6 +19,7 @@
 #include "synod/protocol/message.h"
 #include "synod/raft/raft_engine.h"
 #include "synod/replication/replica_node.h"
+#include "synod/sim/nemesis.h"
 #include "synod/sim/report.h"
 #include "synod/sim/specs.h"
 
@@ -73,6 +75,8 @@ class RaftSpec final : public ProtocolSpec, public replication::ApplyListener {
         context_(context),
         nodes_(static_cast<size_t>(config.nodes)) {
     replica_options_.apply_retries_twice = config.bug == "apply-twice";
+    for (FaultKind kind : config.nemesis.faults)
+      crash_stop_ |= kind == FaultKind::kCrashStop;
   }
 
   std::unique_ptr<Protocol> make_node(NodeId id) override {
@@ -140,6 +144,30 @@ class RaftSpec final : public ProtocolSpec, public replication::ApplyListener {
     return best;
   }
 
+  void on_fault(const FaultEvent& fault) override {
+    if (fault.kind == FaultEvent::Kind::kStop) stopped_.insert(fault.node);
+  }
+
+  // Operator actions, through the leader, as an administrator would.
+  bool operator_action(FaultKind kind, uint64_t choice) override {
+    auto leader = this->leader();
+    if (!leader) return false;
+    raft::RaftEngine* engine = nodes_[*leader].engine;
+    const raft::Membership& m = engine->node().membership();
+    if (kind == FaultKind::kTransfer) {
+      std::vector<NodeId> others;
+      for (NodeId v : m.voters())
+        if (v != *leader) others.push_back(v);
+      if (others.empty()) return false;
+      NodeId to = others[choice % others.size()];
+      return context_.operate(*leader, [&](Env& env) { engine->transfer_leadership(env, to); });
+    }
+    auto change = pick_change(engine->node(), choice);
+    if (!change) return false;
+    ++membership_changes_;
+    return context_.operate(*leader, [&](Env& env) { engine->change_membership(env, *change); });
+  }
+
   std::string describe(std::string_view payload) const override {
     auto m = parse_message<raft::Message>(payload);
     if (!m) return "malformed";
@@ -185,6 +213,8 @@ class RaftSpec final : public ProtocolSpec, public replication::ApplyListener {
     report.fields.emplace_back("leaders", std::to_string(leaders_.size()));
     report.fields.emplace_back("commit", std::to_string(max_commit_));
     report.fields.emplace_back("snapshots", std::to_string(snapshots));
+    if (membership_changes_ > 0)
+      report.fields.emplace_back("reconfigurations", std::to_string(membership_changes_));
     report.faults += "; " + describe_options(options_);
   }
 
@@ -212,6 +242,40 @@ class RaftSpec final : public ProtocolSpec, public replication::ApplyListener {
     // commits it does so in its own term, before anyone else learns of it.
     Term committed_in;
   };
+
+  // A change that keeps the cluster able to make progress: promote a learner
+  // that has caught up, add back a node that was removed, or remove a voter
+  // if a majority of the voters left would survive every crash-stop fault
+  // still to come.
+  std::optional<raft::MembershipChange> pick_change(const raft::RaftNode& leader,
+                                                    uint64_t choice) const {
+    using Kind = raft::MembershipChange::Kind;
+    const raft::Membership& m = leader.membership();
+    for (NodeId learner : m.learners()) {
+      const raft::Progress* pr = leader.progress(learner);
+      if (pr && pr->match >= leader.log().commit())
+        return raft::MembershipChange{Kind::kAddVoter, learner};
+    }
+    std::vector<NodeId> outside;
+    for (NodeId n = 0; n < nodes_.size(); ++n)
+      if (!m.contains(n) && !stopped_.count(n)) outside.push_back(n);
+    if (!outside.empty() && (choice & 1))
+      return raft::MembershipChange{Kind::kAddLearner, outside[(choice >> 1) % outside.size()]};
+    int stops_to_come = crash_stop_ ? std::max(0, max_nodes_down(static_cast<int>(nodes_.size())) -
+                                                      static_cast<int>(stopped_.size()))
+                                    : 0;
+    std::vector<NodeId> removable;
+    for (NodeId v : m.voters()) {
+      size_t left = m.voters().size() - 1;
+      size_t stopped = 0;
+      for (NodeId w : m.voters())
+        if (w != v && stopped_.count(w)) ++stopped;
+      int worst = static_cast<int>(left - stopped) - stops_to_come;
+      if (left >= 1 && worst >= static_cast<int>(left / 2 + 1)) removable.push_back(v);
+    }
+    if (removable.empty()) return std::nullopt;
+    return raft::MembershipChange{Kind::kRemove, removable[(choice >> 1) % removable.size()]};
+  }
 
   void fail(std::string_view invariant, std::string detail) {
     context_.invariant_failed(invariant, std::move(detail));
@@ -313,6 +377,9 @@ class RaftSpec final : public ProtocolSpec, public replication::ApplyListener {
   std::map<uint64_t, uint64_t> applied_;  // index -> digest of everything applied to it
   Index max_commit_ = 0;
   uint64_t snapshots_ = 0;
+  std::set<NodeId> stopped_;
+  bool crash_stop_ = false;  // the nemesis may still stop nodes for good
+  uint64_t membership_changes_ = 0;
 };
 
 }  // namespace
