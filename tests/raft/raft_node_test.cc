@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "raft/cluster.h"
+#include "synod/raft/lease.h"
 
 namespace synod::raft {
 namespace {
@@ -469,6 +470,96 @@ TEST(RaftReadIndex, ANewLeaderWaitsForItsNoopBeforeServingReads) {
   EXPECT_TRUE(c.reads(0).empty());
   c.deliver_all();
   EXPECT_EQ(c.reads(0).size(), 1u);
+}
+
+// ---- leases ----------------------------------------------------------------
+
+RaftOptions lease_options() {
+  RaftOptions o = options();
+  o.lease_ticks = 5;
+  return o;
+}
+
+// Elects node 0 and has a majority answer one heartbeat round.
+Cluster cluster_with_lease() {
+  Cluster c(3, lease_options());
+  c.campaign(0);
+  c.tick(0);
+  c.deliver_all();
+  return c;
+}
+
+TEST(RaftLease, ALeaderInItsLeaseServesAReadWithoutARound) {
+  Cluster c = cluster_with_lease();
+  ASSERT_FALSE(c.node(0).read_index(7).has_value());
+  c.process();
+  ASSERT_EQ(c.reads(0).size(), 1u) << "served before any message was delivered";
+  EXPECT_EQ(c.reads(0)[0].index, c.node(0).log().commit());
+}
+
+TEST(RaftLease, TheLeaseEndsLeaseTicksAfterTheLastAnsweredRoundWasSent) {
+  Cluster c = cluster_with_lease();
+  c.isolate(0);
+  c.tick(0, 4);
+  c.deliver_all();
+  ASSERT_FALSE(c.node(0).read_index(1).has_value());
+  c.process();
+  EXPECT_EQ(c.reads(0).size(), 1u) << "4 ticks after the round: still in the lease";
+  c.tick(0, 1);
+  c.deliver_all();
+  ASSERT_FALSE(c.node(0).read_index(2).has_value());
+  c.process();
+  EXPECT_EQ(c.reads(0).size(), 1u) << "5 ticks after: the read waits for a round";
+}
+
+TEST(RaftLease, AFollowerRefusesVotesForAnElectionTimeoutAfterHearingTheLeader) {
+  Cluster c = cluster_with_lease();
+  Term term = c.node(0).term();
+  Message request;
+  request.set_term(term + 1);
+  request.mutable_vote()->set_last_index(100);
+  request.mutable_vote()->set_last_term(term + 1);
+  c.isolate(1);
+  c.tick(1, 9);
+  c.node(1).step(2, request);
+  EXPECT_EQ(c.node(1).term(), term) << "9 ticks after the leader: refused";
+  c.tick(1, 1);
+  c.node(1).step(2, request);
+  EXPECT_EQ(c.node(1).term(), term + 1) << "10 ticks after: the leader may be gone";
+}
+
+TEST(RaftLease, ARestartedNodeKeepsThePromiseItMayHaveMadeBeforeItCrashed) {
+  Cluster c = cluster_with_lease();
+  Term term = c.node(0).term();
+  c.crash(1);
+  c.restart(1);
+  Message request;
+  request.set_term(term + 1);
+  request.mutable_vote()->set_last_index(100);
+  request.mutable_vote()->set_last_term(term + 1);
+  c.node(1).step(2, request);
+  EXPECT_EQ(c.node(1).term(), term) << "it does not know when it last heard the leader";
+  c.isolate(1);
+  c.tick(1, 10);
+  c.node(1).step(2, request);
+  EXPECT_EQ(c.node(1).term(), term + 1);
+}
+
+TEST(RaftLease, ATransferGivesUpTheLease) {
+  Cluster c = cluster_with_lease();
+  ASSERT_FALSE(c.node(0).transfer_leadership(2).has_value());
+  ASSERT_FALSE(c.node(0).read_index(3).has_value());
+  c.process();
+  EXPECT_TRUE(c.reads(0).empty()) << "node 2 may be elected without waiting out the lease";
+}
+
+TEST(RaftLease, TheSafeLengthLeavesRoomForDriftAndJumps) {
+  using std::chrono::milliseconds;
+  EXPECT_EQ(max_safe_lease_ticks(20, milliseconds(10), {}), 19);
+  EXPECT_EQ(max_safe_lease_ticks(20, milliseconds(10), {1e-3, milliseconds(100)}), 8);
+  EXPECT_EQ(max_safe_lease_ticks(50, milliseconds(10), {0.1, milliseconds(0)}), 40);
+  EXPECT_EQ(max_safe_lease_ticks(20, milliseconds(10), {0, milliseconds(200)}), 0);
+  EXPECT_EQ(max_safe_lease_ticks(20, milliseconds(0), {}), 0);
 }
 
 // ---- leadership transfer ---------------------------------------------------

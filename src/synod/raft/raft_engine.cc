@@ -10,6 +10,8 @@ using replication::Refused;
 RaftEngine::RaftEngine(RaftEngineOptions options)
     : options_(std::move(options)), store_(options_.store) {
   SYNOD_ASSERT(options_.tick.count() > 0);
+  // Catching up after a pause must pass at least a whole election timeout.
+  SYNOD_ASSERT(options_.raft.election_ticks < kMaxCatchUpTicks);
   SYNOD_ASSERT(options_.snapshot_keep <= options_.snapshot_every || options_.snapshot_every == 0);
 }
 

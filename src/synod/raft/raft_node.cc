@@ -65,6 +65,7 @@ RaftNode::RaftNode(const RaftOptions& options, const Recovered& recovered,
   SYNOD_ASSERT(options.heartbeat_ticks >= 1);
   SYNOD_ASSERT(options.election_ticks > options.heartbeat_ticks);
   SYNOD_ASSERT(options.lease_ticks >= 0 && options.lease_ticks < options.election_ticks);
+  SYNOD_ASSERT(options.lease_ticks == 0 || options.check_quorum);  // followers keep the lease
   SYNOD_ASSERT(options.max_entries_per_append >= 1 && options.max_inflight_appends >= 1);
 
   snapshot_membership_ = bootstrap;
@@ -98,7 +99,8 @@ RaftNode::RaftNode(const RaftOptions& options, const Recovered& recovered,
   become_follower(term_, std::nullopt);
   // A restarted node may have promised a leader, before it crashed, not to
   // vote for an election timeout; with leases, it keeps that promise now.
-  restarted_in_lease_ = options_.lease_ticks > 0;
+  // (A node that never stored a term never answered a heartbeat.)
+  restarted_in_lease_ = options_.lease_ticks > 0 && term_ > 0;
 }
 
 // ---- roles -----------------------------------------------------------------
@@ -491,7 +493,10 @@ void RaftNode::step_heartbeat(NodeId from, const Message& m) {
   Message reply;
   reply.set_term(term_);
   reply.mutable_heartbeat_response()->set_round(m.heartbeat().round());
-  send(from, std::move(reply), false);
+  // An answer promises (with leases) not to vote for an election timeout; a
+  // node keeps that promise across a restart only if it knows it was in a
+  // term, so the answer waits until the term is durable.
+  send(from, std::move(reply), persisted_hard_state_.term() != term_);
 }
 
 void RaftNode::step_heartbeat_response(NodeId from, const Message& m) {

@@ -134,6 +134,13 @@ struct NemesisConfig {
 struct ClockConfig {
   Duration max_offset = std::chrono::milliseconds(0);  // initial offset per node, within +-
   double max_drift = 0;  // rate error per node, within +- (1e-4 = 100 ppm)
+
+  // The worst a skew fault does to one clock: the drift it sets, within +-,
+  // and how far it jumps the clock ahead, at most.
+  double skew_drift() const { return max_drift > 0 ? max_drift : 1e-3; }
+  Duration skew_jump() const {
+    return max_offset.count() > 0 ? max_offset : std::chrono::milliseconds(100);
+  }
 };
 
 struct DiskConfig {

@@ -200,11 +200,8 @@ bool Nemesis::inject(FaultKind kind) {
     }
     case FaultKind::kSkew: {
       auto node = pick(&Nemesis::any_node);
-      double bound = clock_.max_drift > 0 ? clock_.max_drift : 1e-3;
-      double drift = (rng_.uniform_real() * 2 - 1) * bound;
-      Duration bound_jump =
-          clock_.max_offset.count() > 0 ? clock_.max_offset : std::chrono::milliseconds(100);
-      host_.skew(*node, drift, rng_.uniform_duration(Duration(0), bound_jump));
+      double drift = (rng_.uniform_real() * 2 - 1) * clock_.skew_drift();
+      host_.skew(*node, drift, rng_.uniform_duration(Duration(0), clock_.skew_jump()));
       return true;
     }
     case FaultKind::kMembership:

@@ -17,6 +17,7 @@
 #include "synod/base/hash64.h"
 #include "synod/kv/kv_state_machine.h"
 #include "synod/protocol/message.h"
+#include "synod/raft/lease.h"
 #include "synod/raft/raft_engine.h"
 #include "synod/replication/replica_node.h"
 #include "synod/sim/nemesis.h"
@@ -49,6 +50,12 @@ raft::RaftEngineOptions engine_options(const SimConfig& config) {
   o.snapshot_keep = o.snapshot_every / 4;
   o.store.segment_bytes = pick({4 << 10, 16 << 10, 1 << 20});
   o.batch = rng.chance(0.8);
+  // Half the seeds serve reads by lease, as long as the simulator's worst
+  // clocks allow (the drift and jumps of its skew fault).
+  if (rng.chance(0.5)) {
+    raft::ClockBound clocks{config.clock.skew_drift(), config.clock.skew_jump()};
+    o.raft.lease_ticks = raft::max_safe_lease_ticks(o.raft.election_ticks, o.tick, clocks);
+  }
   o.raft.bugs.commit_earlier_term = config.bug == "commit-earlier-term";
   o.raft.bugs.vote_without_persist = config.bug == "vote-without-persist";
   o.bug_stale_reads = config.bug == "stale-read";
@@ -61,7 +68,9 @@ std::string describe_options(const raft::RaftEngineOptions& o) {
          std::to_string(o.raft.max_entries_per_append) + " entries per append, " +
          std::to_string(o.raft.max_inflight_appends) + " in flight, snapshot every " +
          std::to_string(o.snapshot_every) + ", segments of " +
-         std::to_string(o.store.segment_bytes) + " bytes, batching " + (o.batch ? "on" : "off");
+         std::to_string(o.store.segment_bytes) + " bytes, batching " + (o.batch ? "on" : "off") +
+         ", lease " +
+         (o.raft.lease_ticks > 0 ? std::to_string(o.raft.lease_ticks) + " ticks" : "off");
 }
 
 uint64_t entry_digest(const raft::Entry& e) {
@@ -389,7 +398,7 @@ ProtocolInfo raft_protocol() {
       .name = "raft",
       .summary =
           "Raft replicating the key-value store: pre-vote, check-quorum, ReadIndex "
-          "reads, snapshots, client sessions",
+          "and lease reads, snapshots, membership changes, client sessions",
       .bugs = {"commit-earlier-term", "vote-without-persist", "stale-read", "apply-twice"},
       .check_liveness = true,
       .make = [](const SimConfig& c,
