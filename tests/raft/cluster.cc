@@ -59,19 +59,19 @@ void Cluster::handle_ready(NodeId id) {
       applied_[id].clear();
     }
     if (!rd.entries.empty()) {
-      Index from = rd.entries.front().index();
+      Index from = rd.entries.front()->index();
       while (!disk.entries.empty() && disk.entries.back().index() >= from)
         disk.entries.pop_back();
-      for (const Entry& e : rd.entries)
-        disk.entries.push_back(e);
+      for (const Entry* e : rd.entries)
+        disk.entries.push_back(*e);
     }
     if (rd.hard_state) disk.hard_state = *rd.hard_state;
     for (auto& out : rd.messages)
       queue_.push_back({id, out.to, std::move(out.message)});
     for (auto& out : rd.messages_after_persist)
       queue_.push_back({id, out.to, std::move(out.message)});
-    for (const Entry& e : rd.committed)
-      applied_[id][e.index()] = e;
+    for (const Entry* e : rd.committed)
+      applied_[id][e->index()] = *e;
     for (const ReadState& r : rd.reads)
       reads_[id].push_back(r);
     for (uint64_t r : rd.failed_reads)

@@ -13,13 +13,21 @@ namespace {
 
 using testing::entry;
 
+// A Ready points into a node's log; here, into the test's own entries.
+std::vector<const Entry*> pointers(const std::vector<Entry>& entries) {
+  std::vector<const Entry*> out;
+  for (const Entry& e : entries)
+    out.push_back(&e);
+  return out;
+}
+
 struct Node {
   sim::SimDisk disk;
   LogStore store{LogStore::Options{.segment_bytes = 1 << 20}};
 
-  void write(std::vector<Entry> entries, std::optional<HardState> hs = std::nullopt) {
+  void write(const std::vector<Entry>& entries, std::optional<HardState> hs = std::nullopt) {
     Ready rd;
-    rd.entries = std::move(entries);
+    rd.entries = pointers(entries);
     rd.hard_state = std::move(hs);
     store.write(disk, rd);
   }
@@ -144,7 +152,8 @@ TEST(LogStore, AnInstalledSnapshotStartsTheLogAgain) {
   n.sync();
   Ready rd;
   rd.snapshot = snapshot_at(100, 3, "state@100");
-  rd.entries = {entry(101, 3)};
+  std::vector<Entry> entries = {entry(101, 3)};
+  rd.entries = pointers(entries);
   rd.hard_state = hard_state(3, 100);
   n.store.write(n.disk, rd);
   n.sync();
@@ -166,7 +175,8 @@ TEST(LogStore, ASnapshotInstallInterruptedByACrashLeavesTheOldLog) {
     n.sync();
     Ready rd;
     rd.snapshot = snapshot_at(100, 3, "state@100");
-    rd.entries = {entry(101, 3), entry(102, 3)};
+    std::vector<Entry> entries = {entry(101, 3), entry(102, 3)};
+    rd.entries = pointers(entries);
     rd.hard_state = hard_state(3, 100);
     n.store.write(n.disk, rd);
     n.crash(1.0, seed);

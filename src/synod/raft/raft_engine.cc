@@ -157,7 +157,7 @@ void RaftEngine::handle(Env& env, Ready rd) {
   if (rd.writes()) {
     std::optional<std::pair<Index, Term>> last;
     if (!rd.entries.empty())
-      last = {rd.entries.back().index(), rd.entries.back().term()};
+      last = {rd.entries.back()->index(), rd.entries.back()->term()};
     else if (rd.snapshot)
       last = {rd.snapshot->meta.index(), rd.snapshot->meta.term()};
     held_.push_back({store_.sync(storage), last, {}});
@@ -181,11 +181,11 @@ void RaftEngine::handle(Env& env, Ready rd) {
     applier_->restore_snapshot(env, rd.snapshot->meta.index(), *rd.snapshot->data);
     applied_ = last_snapshot_ = rd.snapshot->meta.index();
   }
-  for (const Entry& e : rd.committed) {
+  for (const Entry* e : rd.committed) {
     // No-ops and membership entries are Raft's own: the service never sees them.
-    if (e.type() == wire::RaftEntry::NORMAL && !e.data().empty())
-      applier_->apply(env, e.index(), e.data());
-    applied_ = e.index();
+    if (e->type() == wire::RaftEntry::NORMAL && !e->data().empty())
+      applier_->apply(env, e->index(), e->data());
+    applied_ = e->index();
   }
   if (env.tracing())
     for (const std::string& event : rd.events)

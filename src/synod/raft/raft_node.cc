@@ -214,6 +214,7 @@ void RaftNode::campaign(Campaign kind) {
 // ---- inputs ----------------------------------------------------------------
 
 void RaftNode::tick() {
+  SYNOD_ASSERT(!ready_out_);
   ++ticks_;
   if (role_ == Role::kLeader) {
     tick_leader();
@@ -269,6 +270,7 @@ bool RaftNode::quorum_active() const {
 }
 
 void RaftNode::step(NodeId from, const Message& m) {
+  SYNOD_ASSERT(!ready_out_);
   if (m.body_case() == Message::BODY_NOT_SET || from == options_.id) return;
   if (m.term() > term_) {
     if (!step_higher_term(from, m)) return;
@@ -562,6 +564,7 @@ void RaftNode::step_timeout_now(NodeId from) {
 // ---- the leader ------------------------------------------------------------
 
 std::variant<Proposed, Refusal> RaftNode::propose(std::string data) {
+  SYNOD_ASSERT(!ready_out_);
   if (role_ != Role::kLeader) return Refusal::kNotLeader;
   if (transferee_) return Refusal::kTransferring;
   Entry e;
@@ -579,6 +582,7 @@ std::variant<Proposed, Refusal> RaftNode::propose(std::string data) {
 }
 
 std::variant<Proposed, Refusal> RaftNode::propose_membership(const MembershipChange& change) {
+  SYNOD_ASSERT(!ready_out_);
   if (role_ != Role::kLeader) return Refusal::kNotLeader;
   if (transferee_) return Refusal::kTransferring;
   // One change at a time, and only once this leader committed an entry of
@@ -602,6 +606,7 @@ std::variant<Proposed, Refusal> RaftNode::propose_membership(const MembershipCha
 }
 
 std::optional<Refusal> RaftNode::transfer_leadership(NodeId to) {
+  SYNOD_ASSERT(!ready_out_);
   if (role_ != Role::kLeader) return Refusal::kNotLeader;
   if (to == options_.id) return std::nullopt;
   if (!membership_.is_voter(to)) return Refusal::kInvalid;
@@ -753,6 +758,7 @@ void RaftNode::truncate_log_after(Index index) {
 // ---- reads -----------------------------------------------------------------
 
 std::optional<Refusal> RaftNode::read_index(uint64_t id) {
+  SYNOD_ASSERT(!ready_out_);
   if (role_ != Role::kLeader) return Refusal::kNotLeader;
   if (pending_reads_.size() + reads_before_commit_.size() >= options_.max_pending_reads)
     return Refusal::kOverloaded;
@@ -838,6 +844,7 @@ Membership RaftNode::membership_at(Index index) const {
 // ---- durability and snapshots ----------------------------------------------
 
 void RaftNode::on_persisted(Index index, Term term) {
+  SYNOD_ASSERT(!ready_out_);               // a Ready points into the log: no input until advance()
   if (!log_.matches(index, term)) return;  // replaced since: a later report covers it
   if (index <= durable_index_) return;
   durable_index_ = index;
@@ -845,6 +852,7 @@ void RaftNode::on_persisted(Index index, Term term) {
 }
 
 void RaftNode::on_snapshot(Index index, std::shared_ptr<const std::string> data, Index compact_to) {
+  SYNOD_ASSERT(!ready_out_);
   SYNOD_ASSERT(index <= applied_ && index <= log_.commit());
   SYNOD_ASSERT(compact_to <= index);
   if (index <= log_.snapshot_index() || (snapshot_ && index <= snapshot_->meta.index())) return;
@@ -910,16 +918,19 @@ Ready RaftNode::ready() {
   Ready rd;
   rd.snapshot = std::move(pending_snapshot_);
   pending_snapshot_.reset();
+  if (unstable_from_ <= log_.last_index())
+    rd.entries.reserve(log_.last_index() + 1 - unstable_from_);
   for (Index i = unstable_from_; i <= log_.last_index(); ++i)
-    rd.entries.push_back(log_.at(i));
+    rd.entries.push_back(&log_.at(i));
   HardState hs = hard_state();
   if (!same(hs, persisted_hard_state_)) rd.hard_state = hs;
   rd.messages = std::move(messages_);
   rd.messages_after_persist = std::move(messages_after_persist_);
   messages_.clear();
   messages_after_persist_.clear();
+  if (applied_ < log_.commit()) rd.committed.reserve(log_.commit() - applied_);
   for (Index i = applied_ + 1; i <= log_.commit(); ++i)
-    rd.committed.push_back(log_.at(i));
+    rd.committed.push_back(&log_.at(i));
   rd.reads = std::move(reads_);
   rd.failed_reads = std::move(failed_reads_);
   rd.events = std::move(events_);
@@ -933,9 +944,9 @@ Ready RaftNode::ready() {
 void RaftNode::advance(const Ready& rd) {
   SYNOD_ASSERT(ready_out_);
   ready_out_ = false;
-  if (!rd.entries.empty()) unstable_from_ = rd.entries.back().index() + 1;
+  if (!rd.entries.empty()) unstable_from_ = rd.entries.back()->index() + 1;
   if (rd.hard_state) persisted_hard_state_ = *rd.hard_state;
-  if (!rd.committed.empty()) applied_ = rd.committed.back().index();
+  if (!rd.committed.empty()) applied_ = rd.committed.back()->index();
   SYNOD_ASSERT(applied_ <= log_.commit());
 }
 

@@ -100,13 +100,17 @@ struct ReadState {
 //      what is on disk);
 //   4. apply the snapshot (if any), then the committed entries, in order;
 //   5. call advance(), then on_persisted() when the writes are durable.
+//
+// `entries` and `committed` point into the node's log, not copies (entries
+// are the bulk of all work): they stay valid until advance(), and the node
+// takes no input in between (asserted).
 struct Ready {
   std::optional<Snapshot> snapshot;  // from the leader: restore the state machine from it
-  std::vector<Entry> entries;
+  std::vector<const Entry*> entries;
   std::optional<HardState> hard_state;
   std::vector<Outgoing> messages;
   std::vector<Outgoing> messages_after_persist;
-  std::vector<Entry> committed;
+  std::vector<const Entry*> committed;
   std::vector<ReadState> reads;
   std::vector<uint64_t> failed_reads;  // leadership lost before they could be served
   std::vector<std::string> events;     // what happened, for logs and traces ("elected, term 4")
@@ -310,7 +314,9 @@ class RaftNode {
   std::optional<Snapshot> pending_snapshot_;  // received: to hand out
   std::optional<Snapshot> snapshot_;          // the latest, to send followers
   bool hard_state_dirty_ = false;
-  bool ready_out_ = false;  // between ready() and advance()
+  // Between ready() and advance(): the Ready points into the log, so every
+  // input asserts this is false.
+  bool ready_out_ = false;
 
   std::vector<Outgoing> messages_;
   std::vector<Outgoing> messages_after_persist_;

@@ -58,7 +58,7 @@ void SimDisk::complete(SyncId id) {
   size_t count = mark - writes_durable_;
   SYNOD_ASSERT(count <= unsynced_.size());
   for (size_t i = 0; i < count; ++i) {
-    const Write& w = unsynced_[i];
+    Write& w = unsynced_.front();
     File& f = files_[w.file];
     switch (w.kind) {
       case Write::Kind::kAppend:
@@ -66,7 +66,7 @@ void SimDisk::complete(SyncId id) {
         f.durable_exists = true;
         break;
       case Write::Kind::kOverwrite:
-        f.durable = w.bytes;
+        f.durable = std::move(w.bytes);
         f.durable_exists = true;
         break;
       case Write::Kind::kRemove:
@@ -74,8 +74,8 @@ void SimDisk::complete(SyncId id) {
         f.durable_exists = false;
         break;
     }
+    unsynced_.pop_front();
   }
-  unsynced_.erase(unsynced_.begin(), unsynced_.begin() + static_cast<ptrdiff_t>(count));
   writes_durable_ += count;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -52,7 +53,7 @@ class SimDisk final : public Storage {
   };
 
   std::map<std::string, File, std::less<>> files_;
-  std::vector<Write> unsynced_;            // in issue order
+  std::deque<Write> unsynced_;             // in issue order
   uint64_t writes_issued_ = 0;             // total writes ever issued
   uint64_t writes_durable_ = 0;            // writes [0, writes_durable_) are durable
   std::map<SyncId, uint64_t> sync_marks_;  // sync id -> writes issued before it
