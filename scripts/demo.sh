@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The project's main job on an embedded default: a simulated 5-node cluster
-# under faults, checked, with what happened printed. (A later issue makes it
+# The project's main job on an embedded default: simulated 5-node clusters
+# (a register, Raft) under faults, checked, with what happened printed. (A later issue makes it
 # start a real cluster.) Installs what is missing and builds first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,17 +31,36 @@ if [ -n "$replay" ]; then
   show $synod $replay
 fi
 
-say "3. A naive asynchronous primary-backup (acks before replicating, reads anywhere) under partitions and crashes"
+say "3. Raft replicating the key-value store, 5 nodes, under crashes, partitions, pauses, membership changes and leadership transfers"
+show $synod sim run --protocol raft --nodes 5 --seed 42 --duration 30s \
+  --nemesis crash,partition,pause,membership,transfer -v --diagram "$out/raft.html"
+echo "(space-time diagram: $out/raft.html)"
+
+say "4. Raft with a bug: votes granted without being persisted. Explore finds it; the replay says what broke"
+printf '$ %s\n' "$synod sim explore --protocol raft --bug vote-without-persist --nodes 5 --nemesis swarm --seeds 20 --jobs 2"
+found=$($synod sim explore --protocol raft --bug vote-without-persist --nodes 5 --nemesis swarm \
+  --seeds 20 --jobs 2 2>/dev/null || true)
+printf '%s\n' "$found" | tail -n 3
+replay=$(printf '%s\n' "$found" | sed -n 's/^  replay: synod //p' | head -n 1)
+if [ -n "$replay" ]; then
+  echo "Replaying the first failure, with its diagram:"
+  # shellcheck disable=SC2086
+  show $synod $replay -v --diagram "$out/raft-bug.html"
+  echo "(space-time diagram: $out/raft-bug.html)"
+fi
+
+say "5. A naive asynchronous primary-backup (acks before replicating, reads anywhere) under partitions and crashes"
 show $synod sim run --protocol naive-primary-backup --nodes 5 --seed 3 --duration 20s \
   --nemesis partition,crash --diagram "$out/naive.html" --verbose
 
-say "4. Failure detectors on the same cluster: real crashes vs false suspicions, 20% message loss"
+say "6. Failure detectors on the same cluster: real crashes vs false suspicions, 20% message loss"
 for detector in detector-heartbeat detector-phi; do
   show $synod sim run --protocol $detector --nodes 5 --seed 11 --duration 60s \
     --network fair-loss --loss 0.2 --nemesis crash,pause
 done
 
-say "5. Swarm testing: 50 seeds, each with its own mix of faults and network"
+say "7. Swarm testing: 50 seeds, each with its own mix of faults and network, for the register and for Raft"
 show $synod sim explore --protocol register --nodes 5 --duration 20s --nemesis swarm --seeds 50 --jobs 2
+show $synod sim explore --protocol raft --nodes 5 --duration 20s --nemesis swarm --seeds 50 --jobs 2
 
 say "Done. Diagrams and histories are in $out"

@@ -72,6 +72,20 @@ TEST(Simulation, TracingDoesNotChangeTheRun) {
   EXPECT_EQ(html.str().find("http://"), html.str().find("http://www.w3.org"));  // nothing fetched
 }
 
+// Raft writes notes (elections, snapshots) only when traced; they must not
+// change the hash, or a replay with --diagram would not match its run.
+TEST(Simulation, NotesWrittenOnlyWhenTracedDoNotChangeTheHash) {
+  SimConfig c = config("raft", 5, "crash,partition");
+  RunReport plain = run(c);
+  c.diagram_path = ::testing::TempDir() + "/sim_raft_diagram.html";
+  RunReport traced = run(c);
+  EXPECT_EQ(plain.trace_hash, traced.trace_hash);
+  std::ifstream diagram(c.diagram_path);
+  std::stringstream html;
+  html << diagram.rdbuf();
+  EXPECT_NE(html.str().find("elected"), std::string::npos) << "the notes are in the diagram";
+}
+
 TEST(Simulation, TheRegisterIsLinearizableUnderEveryFault) {
   for (uint64_t seed = 1; seed <= 8; ++seed) {
     RunReport r = run(config("register", seed, "swarm"));

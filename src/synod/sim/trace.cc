@@ -94,14 +94,19 @@ void Trace::open(const std::string& jsonl_path, Diagram* diagram) {
 }
 
 void Trace::record(const TraceEvent& e) {
-  hasher_.add(static_cast<uint64_t>(e.type))
-      .add(static_cast<uint64_t>(e.at))
-      .add((static_cast<uint64_t>(e.process) << 32) | e.peer)
-      .add(e.message)
-      .add(e.lamport);
-  if (!e.payload.empty()) hasher_.add(e.payload);
-  if (e.type != TraceEvent::Type::kSend && e.type != TraceEvent::Type::kDeliver)
-    hasher_.add(e.text);
+  // Notes are a protocol's commentary, written only when a trace or diagram
+  // is asked for: they stay out of the hash, so a replay with --diagram has
+  // the same hash as the run it replays.
+  if (e.type != TraceEvent::Type::kNote) {
+    hasher_.add(static_cast<uint64_t>(e.type))
+        .add(static_cast<uint64_t>(e.at))
+        .add((static_cast<uint64_t>(e.process) << 32) | e.peer)
+        .add(e.message)
+        .add(e.lamport);
+    if (!e.payload.empty()) hasher_.add(e.payload);
+    if (e.type != TraceEvent::Type::kSend && e.type != TraceEvent::Type::kDeliver)
+      hasher_.add(e.text);
+  }
 
   if (jsonl_) {
     std::ostream& out = *jsonl_;
