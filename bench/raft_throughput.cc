@@ -21,6 +21,7 @@
 #include "synod/raft/raft_engine.h"
 #include "synod/sim/protocol_spec.h"
 #include "synod/sim/simulation.h"
+#include "timed_run.h"
 
 namespace synod {
 namespace {
@@ -133,14 +134,10 @@ int main(int argc, char** argv) {
       config.duration = std::chrono::seconds(seconds);
       config.network.delay.kind = sim::DelayModel::Kind::kFixed;
       config.network.delay.low = Duration(0);
-      auto start = std::chrono::steady_clock::now();
-      auto report = sim::run_simulation(config, info);
-      double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      if (!report.ok()) {
-        std::fprintf(stderr, "%s\n", std::string(report.status().message()).c_str());
-        return 1;
-      }
-      uint64_t committed = std::stoull(report->fields.back().second);
+      auto timed = bench::timed_run(config, info);
+      if (!timed) return 1;
+      double wall = timed->wall_seconds;
+      uint64_t committed = std::stoull(timed->report.fields.back().second);
       std::printf("| %s | %zu | %d | %llu | %.2f | %.0f | %.0f |\n", setup.batch ? "on" : "off",
                   setup.window, run, static_cast<unsigned long long>(committed), wall,
                   static_cast<double>(committed) / wall, static_cast<double>(committed) / seconds);

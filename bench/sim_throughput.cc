@@ -13,6 +13,7 @@
 #include "synod/sim/protocol_spec.h"
 #include "synod/sim/simulation.h"
 #include "synod/wire/detect.pb.h"
+#include "timed_run.h"
 
 namespace synod {
 namespace {
@@ -67,16 +68,11 @@ int main(int argc, char** argv) {
   std::printf("| run | delivered | wall seconds | delivered/s |\n|---|---|---|---|\n");
   for (int run = 1; run <= 3; ++run) {
     config.seed = static_cast<uint64_t>(run);
-    auto start = std::chrono::steady_clock::now();
-    auto report = sim::run_simulation(config, info);
-    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (!report.ok()) {
-      std::fprintf(stderr, "%s\n", std::string(report.status().message()).c_str());
-      return 1;
-    }
-    std::printf("| %d | %llu | %.2f | %.0f |\n", run,
-                static_cast<unsigned long long>(report->messages_delivered), wall,
-                static_cast<double>(report->messages_delivered) / wall);
+    auto timed = bench::timed_run(config, info);
+    if (!timed) return 1;
+    uint64_t delivered = timed->report.messages_delivered;
+    std::printf("| %d | %llu | %.2f | %.0f |\n", run, static_cast<unsigned long long>(delivered),
+                timed->wall_seconds, static_cast<double>(delivered) / timed->wall_seconds);
   }
   return 0;
 }
