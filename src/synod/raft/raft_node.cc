@@ -99,8 +99,9 @@ RaftNode::RaftNode(const RaftOptions& options, const Recovered& recovered,
   become_follower(term_, std::nullopt);
   // A restarted node may have promised a leader, before it crashed, not to
   // vote for an election timeout; with leases, it keeps that promise now.
-  // (A node that never stored a term never answered a heartbeat.)
-  restarted_in_lease_ = options_.lease_ticks > 0 && term_ > 0;
+  // (Its answer may have carried a term its disk lost, so even a node that
+  // recovered no term keeps it.)
+  restarted_in_lease_ = options_.lease_ticks > 0;
 }
 
 // ---- roles -----------------------------------------------------------------
@@ -495,10 +496,7 @@ void RaftNode::step_heartbeat(NodeId from, const Message& m) {
   Message reply;
   reply.set_term(term_);
   reply.mutable_heartbeat_response()->set_round(m.heartbeat().round());
-  // An answer promises (with leases) not to vote for an election timeout; a
-  // node keeps that promise across a restart only if it knows it was in a
-  // term, so the answer waits until the term is durable.
-  send(from, std::move(reply), persisted_hard_state_.term() != term_);
+  send(from, std::move(reply), false);
 }
 
 void RaftNode::step_heartbeat_response(NodeId from, const Message& m) {
