@@ -842,7 +842,7 @@ Membership RaftNode::membership_at(Index index) const {
 // ---- durability and snapshots ----------------------------------------------
 
 void RaftNode::on_persisted(Index index, Term term) {
-  SYNOD_ASSERT(!ready_out_);               // a Ready points into the log: no input until advance()
+  SYNOD_ASSERT(!ready_out_);
   if (!log_.matches(index, term)) return;  // replaced since: a later report covers it
   if (index <= durable_index_) return;
   durable_index_ = index;
