@@ -97,6 +97,50 @@ TEST(RaftElection, TheVoteWithoutPersistBugSendsAtOnceAndPersistsNoVote) {
   voter.advance(rd);
 }
 
+TEST(RaftElection, ACandidateAsksAgainWhenRequestsAreLost) {
+  Cluster c(3, options());
+  while (c.node(0).role() == Role::kFollower)
+    c.tick(0);
+  ASSERT_EQ(c.node(0).role(), Role::kPreCandidate);
+  c.drop_queued();  // every pre-vote request lost
+  c.tick(0);        // a heartbeat later, it asks again
+  c.deliver_if([](NodeId, NodeId, const Message& m) { return m.has_vote() && m.vote().pre(); });
+  c.deliver_if([](NodeId, NodeId, const Message& m) { return m.has_vote_response(); });
+  ASSERT_EQ(c.node(0).role(), Role::kCandidate) << "the pre-vote passed";
+  c.drop_queued();  // every real vote request lost too
+  c.tick(0);
+  c.deliver_all();
+  EXPECT_EQ(c.node(0).role(), Role::kLeader) << "without waiting for another election timeout";
+}
+
+// A single voter wins at once, before its new term is on disk. Were its
+// appends to leave now, a crash could lose the term, the node could win the
+// same term again and send different entries under it (found by the
+// simulator: log matching broken on the learners).
+TEST(RaftElection, ASingleVoterSendsNothingInANewTermUntilTheTermIsDurable) {
+  RaftOptions o = options();
+  o.id = 0;
+  RaftNode n(o, Recovered{}, *Membership::of({0}, {1}), Rng(1));
+  while (n.role() != Role::kLeader)
+    n.tick();
+  Ready rd = n.ready();
+  ASSERT_TRUE(rd.hard_state.has_value());
+  ASSERT_FALSE(rd.entries.empty());
+  Index noop = rd.entries.back()->index();
+  EXPECT_TRUE(rd.messages.empty());
+  EXPECT_FALSE(rd.messages_after_persist.empty()) << "the append to the learner waits";
+  n.advance(rd);
+  n.tick();
+  rd = n.ready();
+  EXPECT_TRUE(rd.messages.empty()) << "a heartbeat waits too";
+  n.advance(rd);
+  n.on_persisted(noop, n.term());
+  n.tick();
+  rd = n.ready();
+  EXPECT_FALSE(rd.messages.empty()) << "once the term is durable, messages go at once";
+  n.advance(rd);
+}
+
 TEST(RaftElection, ANodeVotesOncePerTerm) {
   Cluster c(3, options());
   Message request;

@@ -156,10 +156,11 @@ void RaftNode::become_candidate() {
   vote_ = options_.id;
 }
 
-void RaftNode::become_leader() {
+void RaftNode::become_leader(bool term_durable) {
   SYNOD_ASSERT(role_ == Role::kCandidate);
   reset(term_);
   role_ = Role::kLeader;
+  term_durable_ = term_durable;
   leader_ = options_.id;
   for (NodeId member : membership_.members())
     if (member != options_.id) progress_.emplace(member, new_progress(member));
@@ -189,24 +190,30 @@ void RaftNode::campaign(Campaign kind) {
     become_candidate();
     event("campaigning, term " + std::to_string(term_));
   }
-  Term vote_term = pre ? term_ + 1 : term_;
+  campaign_ = kind;
   votes_[options_.id] = true;
   if (tally(membership_.voters(), votes_) == VoteOutcome::kWon) {  // a single voter
     if (pre)
       campaign(Campaign::kElection);
     else
-      become_leader();
+      become_leader(/*term_durable=*/false);
     return;
   }
+  heartbeat_elapsed_ = 0;
+  request_votes();
+}
+
+void RaftNode::request_votes() {
+  bool pre = campaign_ == Campaign::kPreVote;
   for (NodeId voter : membership_.voters()) {
-    if (voter == options_.id) continue;
+    if (voter == options_.id || votes_.count(voter)) continue;
     Message m;
-    m.set_term(vote_term);
+    m.set_term(pre ? term_ + 1 : term_);
     wire::RaftVote* v = m.mutable_vote();
     v->set_last_index(log_.last_index());
     v->set_last_term(log_.last_term());
     v->set_pre(pre);
-    v->set_transfer(kind == Campaign::kTransfer);
+    v->set_transfer(campaign_ == Campaign::kTransfer);
     // A real request waits for our own vote to be durable.
     send(voter, std::move(m), /*after_persist=*/!pre);
   }
@@ -232,6 +239,12 @@ void RaftNode::tick() {
   if (promotable() && election_elapsed_ >= randomized_election_ticks_) {
     election_elapsed_ = 0;
     campaign(options_.pre_vote ? Campaign::kPreVote : Campaign::kElection);
+    return;
+  }
+  bool campaigning = role_ == Role::kPreCandidate || role_ == Role::kCandidate;
+  if (campaigning && ++heartbeat_elapsed_ >= options_.heartbeat_ticks) {
+    heartbeat_elapsed_ = 0;
+    request_votes();
   }
 }
 
@@ -382,7 +395,7 @@ void RaftNode::step_vote_response(NodeId from, const Message& m) {
       if (role_ == Role::kPreCandidate)
         campaign(Campaign::kElection);  // the pre-vote passed: now the real one
       else
-        become_leader();
+        become_leader(/*term_durable=*/true);
       return;
     case VoteOutcome::kLost:
       become_follower(term_, std::nullopt);
@@ -844,6 +857,8 @@ Membership RaftNode::membership_at(Index index) const {
 void RaftNode::on_persisted(Index index, Term term) {
   SYNOD_ASSERT(!ready_out_);
   if (!log_.matches(index, term)) return;  // replaced since: a later report covers it
+  // A term's hard state is synced no later than the first entry of the term.
+  if (term == term_) term_durable_ = true;
   if (index <= durable_index_) return;
   durable_index_ = index;
   if (role_ == Role::kLeader && maybe_commit()) broadcast_append(true);
@@ -883,6 +898,7 @@ static bool same(const HardState& a, const HardState& b) {
 }
 
 void RaftNode::send(NodeId to, Message m, bool after_persist) {
+  if (role_ == Role::kLeader && !term_durable_) after_persist = true;
   (after_persist ? messages_after_persist_ : messages_).push_back({to, std::move(m)});
 }
 

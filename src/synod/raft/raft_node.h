@@ -204,9 +204,15 @@ class RaftNode {
   void become_follower(Term term, std::optional<NodeId> leader);
   void become_pre_candidate();
   void become_candidate();
-  void become_leader();
+  // term_durable: whether our term and vote are already on disk (they are
+  // when other voters answered requests that waited for them).
+  void become_leader(bool term_durable);
   enum class Campaign { kPreVote, kElection, kTransfer };
   void campaign(Campaign kind);
+  // Asks every voter that has not answered yet; again every heartbeat while
+  // the campaign lasts, since a lost request or answer would otherwise cost
+  // a whole election timeout.
+  void request_votes();
   bool in_lease() const;
   void reset(Term term);
   void reset_election_timer();
@@ -283,6 +289,11 @@ class RaftNode {
   int heartbeat_elapsed_ = 0;
   int randomized_election_ticks_ = 0;
   std::map<NodeId, bool> votes_;
+  // A leader whose term may not be on disk yet (a single voter wins at once)
+  // sends nothing until it is: a crash could lose the term, and the node
+  // could win the same term again and send different entries under it.
+  bool term_durable_ = true;
+  Campaign campaign_ = Campaign::kElection;  // the current one, while a (pre-)candidate
 
   // Leader state.
   std::map<NodeId, Progress> progress_;  // every member but self
