@@ -40,7 +40,8 @@ say "4. Raft with a bug: votes granted without being persisted. Explore finds it
 printf '$ %s\n' "$synod sim explore --protocol raft --bug vote-without-persist --nodes 5 --nemesis swarm --seeds 20 --jobs 2"
 found=$($synod sim explore --protocol raft --bug vote-without-persist --nodes 5 --nemesis swarm \
   --seeds 20 --jobs 2 2>/dev/null || true)
-printf '%s\n' "$found" | tail -n 3
+printf '%s\n' "$found" | grep -A1 -m1 '^FAIL' || true
+printf '%s\n' "$found" | tail -n 1
 replay=$(printf '%s\n' "$found" | sed -n 's/^  replay: synod //p' | head -n 1)
 if [ -n "$replay" ]; then
   echo "Replaying the first failure, with its diagram:"
