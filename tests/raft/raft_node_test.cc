@@ -31,6 +31,16 @@ Disk disk_with(Term term, std::vector<Term> log_terms, std::optional<NodeId> vot
   return d;
 }
 
+// A candidate's request for a (real) vote in `term`, with a log that ends at
+// (last_index, last_term).
+Message vote_request(Term term, Index last_index, Term last_term) {
+  Message m;
+  m.set_term(term);
+  m.mutable_vote()->set_last_index(last_index);
+  m.mutable_vote()->set_last_term(last_term);
+  return m;
+}
+
 // ---- elections -------------------------------------------------------------
 
 TEST(RaftElection, ThreeNodesElectOneLeaderAndReplicate) {
@@ -65,10 +75,7 @@ TEST(RaftElection, AVoteLeavesOnlyAfterItIsPersisted) {
   c.deliver_if([](NodeId, NodeId, const Message& m) { return m.has_vote_response(); });
   // Node 0 now asks for real votes; node 1 grants one.
   RaftNode& voter = c.node(1);
-  Message request;
-  request.set_term(c.node(0).term());
-  request.mutable_vote()->set_last_index(10);
-  request.mutable_vote()->set_last_term(c.node(0).term());
+  Message request = vote_request(c.node(0).term(), 10, c.node(0).term());
   voter.step(0, request);
   Ready rd = voter.ready();
   ASSERT_TRUE(rd.hard_state.has_value());
@@ -84,10 +91,7 @@ TEST(RaftElection, TheVoteWithoutPersistBugSendsAtOnceAndPersistsNoVote) {
   o.bugs.vote_without_persist = true;
   Cluster c(3, o);
   RaftNode& voter = c.node(1);
-  Message request;
-  request.set_term(5);
-  request.mutable_vote()->set_last_index(10);
-  request.mutable_vote()->set_last_term(5);
+  Message request = vote_request(5, 10, 5);
   voter.step(0, request);
   Ready rd = voter.ready();
   ASSERT_TRUE(rd.hard_state.has_value());
@@ -143,10 +147,7 @@ TEST(RaftElection, ASingleVoterSendsNothingInANewTermUntilTheTermIsDurable) {
 
 TEST(RaftElection, ANodeVotesOncePerTerm) {
   Cluster c(3, options());
-  Message request;
-  request.set_term(3);
-  request.mutable_vote()->set_last_index(0);
-  request.mutable_vote()->set_last_term(0);
+  Message request = vote_request(3, 0, 0);
   c.node(2).step(0, request);
   c.node(2).step(1, request);
   Ready rd = c.node(2).ready();
@@ -222,10 +223,7 @@ TEST(RaftCheckQuorum, AFollowerThatHearsItsLeaderIgnoresVoteRequests) {
   Cluster c(3, options());
   c.campaign(0);
   Term term = c.node(0).term();
-  Message request;
-  request.set_term(term + 1);
-  request.mutable_vote()->set_last_index(100);
-  request.mutable_vote()->set_last_term(term + 1);
+  Message request = vote_request(term + 1, 100, term + 1);
   c.node(1).step(2, request);
   EXPECT_EQ(c.node(1).term(), term);
   EXPECT_FALSE(c.node(1).has_ready() && !c.node(1).ready().messages_after_persist.empty());
@@ -566,10 +564,7 @@ TEST(RaftLease, TheLeaseEndsLeaseTicksAfterTheLastAnsweredRoundWasSent) {
 TEST(RaftLease, AFollowerRefusesVotesForAnElectionTimeoutAfterHearingTheLeader) {
   Cluster c = cluster_with_lease();
   Term term = c.node(0).term();
-  Message request;
-  request.set_term(term + 1);
-  request.mutable_vote()->set_last_index(100);
-  request.mutable_vote()->set_last_term(term + 1);
+  Message request = vote_request(term + 1, 100, term + 1);
   c.isolate(1);
   c.tick(1, 9);
   c.node(1).step(2, request);
@@ -584,10 +579,7 @@ TEST(RaftLease, ARestartedNodeKeepsThePromiseItMayHaveMadeBeforeItCrashed) {
   Term term = c.node(0).term();
   c.crash(1);
   c.restart(1);
-  Message request;
-  request.set_term(term + 1);
-  request.mutable_vote()->set_last_index(100);
-  request.mutable_vote()->set_last_term(term + 1);
+  Message request = vote_request(term + 1, 100, term + 1);
   c.node(1).step(2, request);
   EXPECT_EQ(c.node(1).term(), term) << "it does not know when it last heard the leader";
   c.isolate(1);

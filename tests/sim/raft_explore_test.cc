@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <regex>
+
 #include "synod/sim/simulation.h"
 
 namespace synod::sim {
@@ -71,6 +73,18 @@ bool not_linearizable(const RunReport& report) {
          !report.linearizability->undecided;
 }
 
+// Leaders cut off or paused every 500 ms, with six clients on one key: a
+// deposed leader that still answers reads meets writes it has not seen.
+SimConfig leader_partitions() {
+  SimConfig c = raft(3, "partition-leader,pause-leader");
+  c.nemesis.mean_interval = milliseconds(500);
+  c.nemesis.min_fault = milliseconds(300);
+  c.nemesis.max_fault = seconds(2);
+  c.workload.clients = 6;
+  c.workload.keys = 1;
+  return c;
+}
+
 // ---- Raft passes ----------------------------------------------------------
 
 TEST(RaftExplore, FiveNodesPassSwarmSeeds) {
@@ -114,6 +128,22 @@ TEST(RaftExplore, PassesTheLeaderHunt) {
   expect_every_seed_passes(leader_hunt(), 300);
 }
 
+TEST(RaftExplore, SomeSeedsReadByLeaseAndSomeByReadIndex) {
+  SimConfig c = raft(3, "skew");
+  c.duration = seconds(2);
+  int by_lease = 0, by_read_index = 0;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    c.seed = seed;
+    auto report = run_simulation(c);
+    ASSERT_TRUE(report.ok());
+    ASSERT_TRUE(report->passed()) << report->summary_line();
+    by_read_index += report->faults.find("lease off") != std::string::npos;
+    by_lease += std::regex_search(report->faults, std::regex("lease [1-9][0-9]* ticks"));
+  }
+  EXPECT_GT(by_lease, 0);
+  EXPECT_GT(by_read_index, 0);
+}
+
 TEST(RaftExplore, ASeedReplaysToTheSameTrace) {
   SimConfig c = raft(5, "swarm");
   for (uint64_t seed : {3, 17}) {
@@ -144,12 +174,7 @@ TEST(RaftExplore, AVoteGrantedWithoutPersistingIsFound) {
 }
 
 TEST(RaftExplore, ReadsServedWithoutReadIndexAreFound) {
-  SimConfig c = raft(3, "partition-leader,pause-leader");
-  c.nemesis.mean_interval = milliseconds(500);
-  c.nemesis.min_fault = milliseconds(300);
-  c.nemesis.max_fault = seconds(2);
-  c.workload.clients = 6;
-  c.workload.keys = 1;
+  SimConfig c = leader_partitions();
   c.bug = "stale-read";
   auto failure = first_failure(c, 500);
   ASSERT_TRUE(failure.has_value()) << "not found in 500 seeds";
@@ -166,12 +191,7 @@ TEST(RaftExplore, ARetriedRequestAppliedTwiceIsFound) {
 
 TEST(RaftExplore, TheSameSchedulesPassWithoutTheBugs) {
   // The bug tests' schedules are not simply hostile: Raft itself passes them.
-  SimConfig c = raft(3, "partition-leader,pause-leader");
-  c.nemesis.mean_interval = milliseconds(500);
-  c.nemesis.min_fault = milliseconds(300);
-  c.nemesis.max_fault = seconds(2);
-  c.workload.clients = 6;
-  c.workload.keys = 1;
+  SimConfig c = leader_partitions();
   expect_every_seed_passes(c, 100);
 }
 

@@ -173,8 +173,9 @@ class RaftSpec final : public ProtocolSpec, public replication::ApplyListener {
     }
     auto change = pick_change(engine->node(), choice);
     if (!change) return false;
-    ++membership_changes_;
-    return context_.operate(*leader, [&](Env& env) { engine->change_membership(env, *change); });
+    return context_.operate(*leader, [&](Env& env) {
+      if (!engine->change_membership(env, *change)) ++membership_changes_;  // proposed
+    });
   }
 
   std::string describe(std::string_view payload) const override {
@@ -273,14 +274,14 @@ class RaftSpec final : public ProtocolSpec, public replication::ApplyListener {
     int stops_to_come = crash_stop_ ? std::max(0, max_nodes_down(static_cast<int>(nodes_.size())) -
                                                       static_cast<int>(stopped_.size()))
                                     : 0;
+    int stopped_voters = 0;
+    for (NodeId v : m.voters())
+      stopped_voters += static_cast<int>(stopped_.count(v));
+    int left = static_cast<int>(m.voters().size()) - 1;  // voters after the removal
     std::vector<NodeId> removable;
     for (NodeId v : m.voters()) {
-      size_t left = m.voters().size() - 1;
-      size_t stopped = 0;
-      for (NodeId w : m.voters())
-        if (w != v && stopped_.count(w)) ++stopped;
-      int worst = static_cast<int>(left - stopped) - stops_to_come;
-      if (left >= 1 && worst >= static_cast<int>(left / 2 + 1)) removable.push_back(v);
+      int alive_left = left - (stopped_voters - static_cast<int>(stopped_.count(v)));
+      if (left >= 1 && alive_left - stops_to_come >= left / 2 + 1) removable.push_back(v);
     }
     if (removable.empty()) return std::nullopt;
     return raft::MembershipChange{Kind::kRemove, removable[(choice >> 1) % removable.size()]};
