@@ -8,6 +8,7 @@
 
 #include <regex>
 
+#include "explore_helpers.h"
 #include "synod/sim/simulation.h"
 
 namespace synod::sim {
@@ -38,39 +39,6 @@ SimConfig leader_hunt(std::string bug = "") {
   c.network.delay = *DelayModel::parse("uniform:10ms,50ms");
   c.bug = std::move(bug);
   return c;
-}
-
-void expect_every_seed_passes(SimConfig c, uint64_t seeds) {
-  for (uint64_t seed = 1; seed <= seeds; ++seed) {
-    c.seed = seed;
-    auto report = run_simulation(c);
-    ASSERT_TRUE(report.ok()) << report.status();
-    ASSERT_TRUE(report->passed()) << report->summary_line() << "\n"
-                                  << report->failure_details() << "replay: synod sim run "
-                                  << report->flags;
-  }
-}
-
-// The first failing report in seeds [1, seeds], if any.
-std::optional<RunReport> first_failure(SimConfig c, uint64_t seeds) {
-  for (uint64_t seed = 1; seed <= seeds; ++seed) {
-    c.seed = seed;
-    auto report = run_simulation(c);
-    EXPECT_TRUE(report.ok());
-    if (report.ok() && !report->passed()) return *report;
-  }
-  return std::nullopt;
-}
-
-bool broke(const RunReport& report, std::string_view invariant) {
-  for (const auto& f : report.invariant_failures)
-    if (f.invariant == invariant) return true;
-  return false;
-}
-
-bool not_linearizable(const RunReport& report) {
-  return report.linearizability && !report.linearizability->linearizable &&
-         !report.linearizability->undecided;
 }
 
 // Leaders cut off or paused every 500 ms, with six clients on one key: a
@@ -145,15 +113,7 @@ TEST(RaftExplore, SomeSeedsReadByLeaseAndSomeByReadIndex) {
 }
 
 TEST(RaftExplore, ASeedReplaysToTheSameTrace) {
-  SimConfig c = raft(5, "swarm");
-  for (uint64_t seed : {3, 17}) {
-    c.seed = seed;
-    auto a = run_simulation(c);
-    auto b = run_simulation(c);
-    ASSERT_TRUE(a.ok() && b.ok());
-    EXPECT_EQ(a->trace_hash, b->trace_hash);
-    EXPECT_EQ(a->summary_line(), b->summary_line());
-  }
+  expect_seeds_replay(raft(5, "swarm"), {3, 17});
 }
 
 // ---- each bug is found, by the check meant for it -------------------------

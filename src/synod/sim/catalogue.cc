@@ -15,6 +15,7 @@ std::vector<ProtocolInfo> build_catalogue() {
       heartbeat_detector_protocol(),
       phi_detector_protocol(),
       raft_protocol(),
+      multipaxos_protocol(),
   };
   std::sort(list.begin(), list.end(),
             [](const ProtocolInfo& a, const ProtocolInfo& b) { return a.name < b.name; });

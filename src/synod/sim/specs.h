@@ -10,5 +10,6 @@ ProtocolInfo naive_primary_backup_protocol();
 ProtocolInfo heartbeat_detector_protocol();
 ProtocolInfo phi_detector_protocol();
 ProtocolInfo raft_protocol();
+ProtocolInfo multipaxos_protocol();
 
 }  // namespace synod::sim
