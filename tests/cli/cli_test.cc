@@ -73,6 +73,18 @@ TEST(Cli, BadArgumentsExitTwoWithAClearMessage) {
   EXPECT_EQ(loss.code, 2);
 }
 
+TEST(Cli, ComparePrintsATableAndRefusesBadInput) {
+  Result r = synod("sim compare --protocols raft,multipaxos --seeds 2 --nodes 3 --duration 10s");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("failover p50"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\nmultipaxos "), std::string::npos) << r.out;
+  Result unknown = synod("sim compare --protocols raft,zab --seeds 1");
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_NE(unknown.out.find("zab"), std::string::npos) << unknown.out;
+  Result none = synod("sim compare --protocols , --seeds 1");
+  EXPECT_EQ(none.code, 2) << none.out;
+}
+
 TEST(Cli, BugListPrintsNamesSeparatedByCommas) {
   Result r = synod("sim run --protocol register --bug list");
   EXPECT_EQ(r.code, 0);

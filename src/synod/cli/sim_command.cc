@@ -1,4 +1,4 @@
-// synod sim run | explore | list
+// synod sim run | explore | compare | list
 
 #include <unistd.h>
 
@@ -12,7 +12,9 @@
 
 #include "synod/base/duration.h"
 #include "synod/cli/commands.h"
+#include "synod/sim/compare.h"
 #include "synod/sim/protocol_spec.h"
+#include "synod/sim/seeds.h"
 #include "synod/sim/simulation.h"
 
 namespace synod::cli {
@@ -36,9 +38,10 @@ struct SimOptions {
   bool verbose = false;
 };
 
-void add_shared_options(CLI::App& cmd, SimOptions& o) {
-  cmd.add_option("--protocol", o.protocol, "protocol to run (synod sim list shows them)")
-      ->required();
+void add_shared_options(CLI::App& cmd, SimOptions& o, bool with_protocol = true) {
+  if (with_protocol)
+    cmd.add_option("--protocol", o.protocol, "protocol to run (synod sim list shows them)")
+        ->required();
   cmd.add_option("--nodes", o.nodes, "nodes in the cluster")->capture_default_str();
   cmd.add_option("--duration", o.duration, "virtual time to simulate (e.g. 30s, 2m)")
       ->capture_default_str();
@@ -206,6 +209,35 @@ void add_run(CLI::App& sim_app, int& exit_code) {
   });
 }
 
+// A progress line on stderr for long work: rewritten in place a few times a
+// second on a terminal, a new line every 10% otherwise (logs, CI).
+class Progress {
+ public:
+  explicit Progress(std::string what) : what_(std::move(what)) {}
+
+  void update(uint64_t done, uint64_t total, const std::string& extra = "") {
+    auto now = std::chrono::steady_clock::now();
+    bool due = tty_ ? now - last_ > std::chrono::milliseconds(500)
+                    : done * 10 / total != (done - 1) * 10 / total;
+    if (!due && done != total) return;
+    last_ = now;
+    double seconds = std::chrono::duration<double>(now - started_).count();
+    std::fprintf(stderr, "%s%s: %llu/%llu runs%s, %.0fs%s", tty_ ? "\r" : "", what_.c_str(),
+                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total),
+                 extra.c_str(), seconds, tty_ && done != total ? "  " : "\n");
+  }
+  // Before printing a line of results: start it at the left margin.
+  void interrupt() const {
+    if (tty_) std::cerr << "\r";
+  }
+
+ private:
+  std::string what_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_ = started_;
+  bool tty_ = isatty(STDERR_FILENO) != 0;
+};
+
 struct ExploreOptions {
   SimOptions shared;
   uint64_t seeds = 100;
@@ -233,55 +265,97 @@ void add_explore(CLI::App& sim_app, int& exit_code) {
       return;
     }
     const uint64_t total = options->seeds;
-    std::atomic<uint64_t> next{0}, done{0}, failed{0};
-    std::mutex output;
-    auto started = std::chrono::steady_clock::now();
-    auto last_progress = started;
-    const bool tty = isatty(STDERR_FILENO) != 0;
-    auto worker = [&] {
-      while (true) {
-        uint64_t i = next.fetch_add(1);
-        if (i >= total) return;
-        sim::SimConfig c = *config;
-        c.seed = options->first + i;
-        auto report = sim::run_simulation(c);
-        std::lock_guard lock(output);
-        ++done;
-        if (!report.ok() || !report->passed()) {
-          ++failed;
-          if (tty) std::cerr << "\r";
-          if (report.ok()) {
-            std::cout << "FAIL " << report->summary_line() << "\n";
-            if (options->shared.verbose) std::cout << report->failure_details();
-            std::cout << "  replay: synod sim run " << report->flags << "\n" << std::flush;
-          } else {
-            std::cout << "FAIL seed=" << c.seed << ": " << report.status().message() << "\n";
+    uint64_t done = 0, failed = 0;
+    Progress progress("explore");
+    sim::run_seeds(
+        *config, options->first, total, options->jobs,
+        [&](const sim::SimConfig& c, const absl::StatusOr<sim::RunReport>& report) {
+          ++done;
+          if (!report.ok() || !report->passed()) {
+            ++failed;
+            progress.interrupt();
+            if (report.ok()) {
+              std::cout << "FAIL " << report->summary_line() << "\n";
+              if (options->shared.verbose) std::cout << report->failure_details();
+              std::cout << "  replay: synod sim run " << report->flags << "\n" << std::flush;
+            } else {
+              std::cout << "FAIL seed=" << c.seed << ": " << report.status().message() << "\n";
+            }
           }
-        }
-        // A progress line on stderr: rewritten in place a few times a second
-        // on a terminal, a new line every 10% otherwise (logs, CI).
-        auto now = std::chrono::steady_clock::now();
-        bool due = tty ? now - last_progress > std::chrono::milliseconds(500)
-                       : done * 10 / total != (done - 1) * 10 / total;
-        if (due || done == total) {
-          last_progress = now;
-          double seconds = std::chrono::duration<double>(now - started).count();
-          std::fprintf(stderr, "%sexplore: %llu/%llu seeds, %llu failed, %.0fs%s", tty ? "\r" : "",
-                       static_cast<unsigned long long>(done.load()),
-                       static_cast<unsigned long long>(total),
-                       static_cast<unsigned long long>(failed.load()), seconds,
-                       tty && done != total ? "  " : "\n");
-        }
-      }
-    };
-    std::vector<std::thread> threads;
-    for (unsigned j = 1; j < options->jobs; ++j)
-      threads.emplace_back(worker);
-    worker();
-    for (auto& t : threads)
-      t.join();
+          progress.update(done, total, ", " + std::to_string(failed) + " failed");
+        });
     std::cout << total << " seeds, " << failed << " failed\n";
     exit_code = failed == 0 ? kExitOk : kExitCheckFailed;
+  });
+}
+
+struct CompareOptions {
+  SimOptions shared;
+  std::string protocols = "raft,multipaxos";
+  uint64_t seeds = 20;
+  uint64_t first = 1;
+  unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
+};
+
+void add_compare(CLI::App& sim_app, int& exit_code) {
+  auto options = std::make_shared<CompareOptions>();
+  options->shared.nemesis = "crash-leader";
+  CLI::App* compare = sim_app.add_subcommand(
+      "compare",
+      "Run several protocols on the same seeds, so the same workload, network and fault "
+      "schedule (faults aimed at the leader hit each protocol's own), and print a table: "
+      "operations per second, latency percentiles, messages per operation, and how long "
+      "the cluster had no leader after its leader crashed. All times are virtual. Every "
+      "run is checked as in explore; exit 1 if any failed.");
+  add_shared_options(*compare, options->shared, false);
+  compare->add_option("--protocols", options->protocols, "comma-separated protocols to compare")
+      ->capture_default_str();
+  compare->add_option("--seeds", options->seeds, "seeds per protocol")->capture_default_str();
+  compare->add_option("--first", options->first, "the first seed")->capture_default_str();
+  compare->add_option("--jobs,-j", options->jobs, "simulations run in parallel")
+      ->capture_default_str();
+  compare->callback([options, &exit_code] {
+    std::vector<std::string> protocols;
+    for (size_t at = 0; at <= options->protocols.size();) {
+      size_t comma = std::min(options->protocols.find(',', at), options->protocols.size());
+      if (comma > at) protocols.push_back(options->protocols.substr(at, comma - at));
+      at = comma + 1;
+    }
+    if (protocols.empty() || options->seeds == 0 || options->jobs == 0) {
+      std::cerr << "synod sim compare: need --protocols, and --seeds and --jobs of at least 1\n";
+      exit_code = kExitBadArguments;
+      return;
+    }
+    options->shared.protocol = protocols.front();  // for the checks shared with run
+    auto config = make_config(options->shared);
+    if (!config) {
+      exit_code = kExitBadArguments;
+      return;
+    }
+    Progress progress("compare");
+    auto figures = sim::compare_protocols(
+        *config, protocols, options->first, options->seeds, options->jobs,
+        [&](uint64_t done, uint64_t total) { progress.update(done, total); });
+    if (!figures.ok()) {
+      std::cerr << "synod sim compare: " << figures.status().message() << "\n";
+      exit_code = kExitBadArguments;
+      return;
+    }
+    std::cout << "synod sim compare: " << options->seeds << " seeds from " << options->first << ", "
+              << config->nodes << " nodes, " << options->shared.duration << " each, nemesis "
+              << config->nemesis.to_string() << ", " << config->workload.clients << " clients\n"
+              << sim::format_comparison(*figures);
+    bool all_passed = true;
+    for (const auto& f : *figures) {
+      for (uint64_t seed : f.failed_seeds) {
+        all_passed = false;
+        sim::SimConfig c = *config;
+        c.protocol = f.protocol;
+        c.seed = seed;
+        std::cout << "FAIL: synod sim run " << c.to_flags() << "\n";
+      }
+    }
+    exit_code = all_passed ? kExitOk : kExitCheckFailed;
   });
 }
 
@@ -307,6 +381,7 @@ void add_sim_commands(CLI::App& app, int& exit_code) {
   sim_app->require_subcommand(1);
   add_run(*sim_app, exit_code);
   add_explore(*sim_app, exit_code);
+  add_compare(*sim_app, exit_code);
   add_list(*sim_app, exit_code);
 }
 

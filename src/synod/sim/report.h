@@ -36,6 +36,13 @@ struct RunReport {
 
   std::vector<std::pair<std::string, std::string>> fields;  // protocol-specific
 
+  // For comparisons (synod sim compare), in virtual time: how long each
+  // successful operation took, retries included, and how long the cluster
+  // was without a leader after each crash of its leader.
+  std::vector<int64_t> latencies_ns;
+  std::vector<int64_t> failovers_ns;
+  uint64_t leader_crashes = 0;  // failovers_ns has one entry per recovery
+
   bool passed() const;
   // One line: seed, trace hash, operations, linearizable, invariants (+ fields).
   std::string summary_line() const;

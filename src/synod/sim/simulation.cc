@@ -215,6 +215,7 @@ class Simulation final : public SimContext, public FaultHost, public ClientHost 
 
   check::History history_;
   RunReport report_;
+  std::optional<int64_t> leader_lost_at_;  // the leader crashed; none leads yet
 };
 
 // ---- NodeEnv --------------------------------------------------------------
@@ -487,6 +488,10 @@ bool Simulation::hold_if_paused(Node& node, const Event& e) {
 
 void Simulation::after_step(Node& node) {
   spec_->after_step(node.id);
+  if (leader_lost_at_ && spec_->leader()) {
+    report_.failovers_ns.push_back(now_ - *leader_lost_at_);
+    leader_lost_at_.reset();
+  }
 }
 
 void Simulation::start_node(Node& node) {
@@ -741,6 +746,10 @@ bool Simulation::node_paused(NodeId node) const {
 void Simulation::crash(NodeId id, bool forever) {
   Node& node = *nodes_[id];
   SYNOD_ASSERT(node.state == NodeState::kUp);
+  if (!leader_lost_at_ && spec_->leader() == id) {
+    leader_lost_at_ = now_;
+    ++report_.leader_crashes;
+  }
   spec_->on_crash(id);
   node.protocol.reset();
   for (const Event& e : node.held)
@@ -832,6 +841,7 @@ void Simulation::record(const check::Operation& op) {
   switch (op.outcome) {
     case check::Outcome::kOk:
       ++report_.ops_ok;
+      report_.latencies_ns.push_back(op.ret - op.call);
       break;
     case check::Outcome::kFailed:
       ++report_.ops_failed;
