@@ -100,12 +100,8 @@ void MultiPaxosEngine::on_synced(Env& env, SyncId id) {
     recorded_chosen_upto_ = chosen_upto_;
     sync_wanted_ = true;
   }
-  while (!held_.empty() && held_.front().sync <= id) {
-    Held held = std::move(held_.front());
-    held_.pop_front();
-    for (Outgoing& out : held.messages)
-      send(env, std::move(out));
-  }
+  for (Outgoing& out : held_.release(id))
+    send(env, std::move(out));
   settle(env);
 }
 
@@ -228,12 +224,7 @@ MultiPaxosEngine::Message MultiPaxosEngine::envelope(Ballot ballot) const {
 }
 
 void MultiPaxosEngine::send(Env& env, Outgoing out) {
-  if (PaxosObserver* o = options_.observer) {
-    const Message& m = out.message;
-    if (m.has_promise() || m.has_accepted()) o->promised(self_, Ballot::of(m.ballot()));
-    for (const auto& [s, value] : out.accepted)
-      o->accepted(self_, s, Ballot::of(m.ballot()), value);
-  }
+  report_sent(options_.observer, self_, out);
   if (out.to == self_)
     inbox_.emplace_back(self_, std::move(out.message));
   else
@@ -258,23 +249,19 @@ void MultiPaxosEngine::record(const SlotState& state) {
 // until a sync makes it durable. A reply that changed nothing still waits
 // for earlier writes it may depend on.
 void MultiPaxosEngine::persist(Env& env) {
+  std::optional<SyncId> sync;
   if (sync_wanted_) {
     if (chosen_upto_ > recorded_chosen_upto_) {
       store_.chosen_upto(chosen_upto_);
       recorded_chosen_upto_ = chosen_upto_;
     }
     sync_wanted_ = false;
-    held_.push_back({store_.sync(env.storage()), std::move(replies_)});
-  } else if (!replies_.empty()) {
-    if (held_.empty()) {
-      for (Outgoing& out : replies_)
-        send(env, std::move(out));
-    } else {
-      for (Outgoing& out : replies_)
-        held_.back().messages.push_back(std::move(out));
-    }
+    sync = store_.sync(env.storage());
   }
-  replies_.clear();
+  std::vector<Outgoing> replies;
+  replies.swap(replies_);
+  for (Outgoing& out : held_.hold(sync, std::move(replies)))
+    send(env, std::move(out));
 }
 
 void MultiPaxosEngine::settle(Env& env) {

@@ -8,22 +8,12 @@
 
 #include "synod/detect/phi_accrual.h"
 #include "synod/paxos/ballot.h"
+#include "synod/paxos/held_replies.h"
+#include "synod/paxos/observer.h"
 #include "synod/paxos/paxos_store.h"
 #include "synod/replication/replicator.h"
 
 namespace synod::paxos {
-
-// Told what a node promised, accepted and learned, at the moment it tells
-// the world (a reply leaves only once durable): how the simulator checks
-// that at most one value is chosen per slot and that nodes learn only chosen
-// values. Must not call back into the engine.
-class PaxosObserver {
- public:
-  virtual ~PaxosObserver() = default;
-  virtual void promised(NodeId node, Ballot ballot) = 0;
-  virtual void accepted(NodeId node, Slot slot, Ballot ballot, const Value& value) = 0;
-  virtual void learned(NodeId node, Slot slot, const Value& value) = 0;
-};
 
 struct MultiPaxosOptions {
   // The length of a tick, on the node's local clock.
@@ -112,11 +102,7 @@ class MultiPaxosEngine final : public replication::Replicator {
 
  private:
   using Message = wire::PaxosMessage;
-  struct Outgoing {
-    NodeId to;
-    Message message;
-    std::vector<std::pair<Slot, Value>> accepted;  // for the observer, when there is one
-  };
+  using Outgoing = Reply;
 
   // Ticks and timers.
   void catch_up_ticks(Env& env);
@@ -230,11 +216,7 @@ class MultiPaxosEngine final : public replication::Replicator {
   bool flush_scheduled_ = false;
 
   // Replies held for a sync, and messages to this node's own acceptor.
-  struct Held {
-    SyncId sync;
-    std::vector<Outgoing> messages;
-  };
-  std::deque<Held> held_;
+  HeldReplies held_;
   std::vector<Outgoing> replies_;  // made by this input, to hold for its sync
   bool sync_wanted_ = false;       // this input wrote something
   std::deque<std::pair<NodeId, Message>> inbox_;

@@ -16,6 +16,7 @@ std::vector<ProtocolInfo> build_catalogue() {
       phi_detector_protocol(),
       raft_protocol(),
       multipaxos_protocol(),
+      paxos_protocol(),
   };
   std::sort(list.begin(), list.end(),
             [](const ProtocolInfo& a, const ProtocolInfo& b) { return a.name < b.name; });

@@ -1,27 +1,21 @@
 // How the simulator runs Multi-Paxos (src/synod/paxos) replicating the
-// key-value store, and what it checks, as each node tells the world:
+// key-value store, and what it checks: the checks of every Paxos
+// (sim/paxos_checker.h: one-value-per-slot, learned-only-chosen, durability)
+// and
 //
-//   one-value-per-slot    a majority of acceptors never accepts two values for
-//                         one slot, and once a value is chosen every proposal
-//                         in a higher ballot carries it (Lamport's P2b)
-//   learned-only-chosen   a node learns a value only after a majority of
-//                         acceptors accepted it in one ballot
 //   one-leader-per-ballot no node leads a ballot twice (across restarts)
-//   durability            a restarted acceptor still honours every promise
-//                         and acceptance it sent before it crashed
 //   state-machine-safety  replicas apply the same commands at each slot
 //                         (compared by digest chain)
 
-#include <bit>
 #include <map>
 #include <set>
 #include <vector>
 
-#include "synod/base/hash64.h"
 #include "synod/kv/kv_state_machine.h"
 #include "synod/paxos/multi_paxos.h"
 #include "synod/protocol/message.h"
 #include "synod/replication/replica_node.h"
+#include "synod/sim/paxos_checker.h"
 #include "synod/sim/report.h"
 #include "synod/sim/specs.h"
 
@@ -65,20 +59,14 @@ std::string describe_options(const paxos::MultiPaxosOptions& o) {
          (o.batch ? "on" : "off");
 }
 
-uint64_t value_digest(const paxos::Value& v) {
-  return hash64(v.command(), v.noop() ? 1 : 0);
-}
-
-class MultiPaxosSpec final : public ProtocolSpec,
-                             public paxos::PaxosObserver,
-                             public replication::ApplyListener {
+class MultiPaxosSpec final : public ProtocolSpec, public replication::ApplyListener {
  public:
   MultiPaxosSpec(const SimConfig& config, SimContext& context)
       : options_(engine_options(config)),
         context_(context),
         nodes_(static_cast<size_t>(config.nodes)),
-        majority_(paxos::majority(static_cast<size_t>(config.nodes))) {
-    options_.observer = this;
+        checker_(nodes_.size(), context) {
+    options_.observer = &checker_;
     replica_options_.apply_retries_twice = config.bug == "apply-twice";
   }
 
@@ -104,7 +92,8 @@ class MultiPaxosSpec final : public ProtocolSpec,
     const paxos::MultiPaxosEngine& engine = *node.engine;
     if (node.restarted) {
       node.restarted = false;
-      check_durability(id, node, engine);
+      checker_.check_restarted(id, engine.promised(), engine.snapshot_slot(),
+                               [&engine](Slot s) { return engine.slot(s); });
     }
     if (engine.role() == paxos::MultiPaxosEngine::Role::kLeader) {
       Ballot b = engine.ballot();
@@ -114,47 +103,6 @@ class MultiPaxosSpec final : public ProtocolSpec,
                                           b.to_string() + " again after a restart");
     }
     max_chosen_ = std::max(max_chosen_, engine.chosen_upto());
-  }
-
-  // PaxosObserver
-  void promised(NodeId node, Ballot ballot) override {
-    Ballot& sent = nodes_[node].promised;
-    sent = std::max(sent, ballot);
-  }
-
-  void accepted(NodeId node, Slot slot, Ballot ballot, const paxos::Value& value) override {
-    uint64_t digest = value_digest(value);
-    Ballot& acked = nodes_[node].acked[slot];
-    acked = std::max(acked, ballot);
-    if (auto c = chosen_.find(slot);
-        c != chosen_.end() && c->second.ballot <= ballot && c->second.digest != digest)
-      fail("one-value-per-slot", "node " + std::to_string(node) + " accepted, in ballot " +
-                                     ballot.to_string() + ", another value for slot " +
-                                     std::to_string(slot) + " than the one chosen in ballot " +
-                                     c->second.ballot.to_string());
-    Votes& votes = votes_[{slot, ballot}];
-    if (votes.nodes == 0)
-      votes.digest = digest;
-    else if (votes.digest != digest)
-      fail("one-value-per-slot", "two values proposed for slot " + std::to_string(slot) +
-                                     " in ballot " + ballot.to_string());
-    votes.nodes |= uint64_t{1} << node;
-    if (static_cast<uint64_t>(std::popcount(votes.nodes)) != majority_) return;
-    auto [c, fresh] = chosen_.emplace(slot, Chosen{digest, ballot});
-    if (!fresh && c->second.digest != digest)
-      fail("one-value-per-slot", "slot " + std::to_string(slot) + " chosen in ballot " +
-                                     c->second.ballot.to_string() +
-                                     " and, with another value, in " + ballot.to_string());
-    c->second.ballot = std::min(c->second.ballot, ballot);
-  }
-
-  void learned(NodeId node, Slot slot, const paxos::Value& value) override {
-    auto c = chosen_.find(slot);
-    if (c == chosen_.end() || c->second.digest != value_digest(value))
-      fail("learned-only-chosen",
-           "node " + std::to_string(node) + " learned " + (value.noop() ? "a no-op" : "a command") +
-               " for slot " + std::to_string(slot) +
-               (c == chosen_.end() ? " where nothing was chosen" : " that was not chosen"));
   }
 
   // ApplyListener: every replica applies the same commands in the same order.
@@ -234,48 +182,17 @@ class MultiPaxosSpec final : public ProtocolSpec,
     paxos::MultiPaxosEngine* engine = nullptr;
     uint64_t incarnation = 0;
     bool restarted = false;
-    // What it told the world, over every incarnation.
-    Ballot promised;
-    std::map<Slot, Ballot> acked;
-  };
-  struct Votes {
-    uint64_t digest = 0;
-    uint64_t nodes = 0;
-  };
-  struct Chosen {
-    uint64_t digest;
-    Ballot ballot;  // the lowest it was chosen in
   };
 
   void fail(std::string_view invariant, std::string detail) {
     context_.invariant_failed(invariant, std::move(detail));
   }
 
-  void check_durability(NodeId id, NodeState& node, const paxos::MultiPaxosEngine& engine) {
-    const std::string who = "node " + std::to_string(id);
-    if (engine.promised() < node.promised)
-      fail("durability", who + " promised ballot " + node.promised.to_string() +
-                             " but restarted having promised only " +
-                             engine.promised().to_string());
-    // Slots a snapshot covers are chosen and applied: nothing to keep.
-    node.acked.erase(node.acked.begin(), node.acked.upper_bound(engine.snapshot_slot()));
-    for (const auto& [s, ballot] : node.acked) {
-      const paxos::SlotState* held = engine.slot(s);
-      if (!held || (!held->chosen() && paxos::ballot_of(*held) < ballot)) {
-        fail("durability", who + " accepted slot " + std::to_string(s) + " in ballot " +
-                               ballot.to_string() + " and lost it in a restart");
-        return;
-      }
-    }
-  }
-
   paxos::MultiPaxosOptions options_;
   replication::ReplicaOptions replica_options_;
   SimContext& context_;
   std::vector<NodeState> nodes_;
-  uint64_t majority_;
-  std::map<std::pair<Slot, Ballot>, Votes> votes_;
-  std::map<Slot, Chosen> chosen_;
+  PaxosChecker checker_;
   std::map<Ballot, uint64_t> leaders_;  // ballot -> the incarnation that led it
   std::map<uint64_t, uint64_t> applied_;
   Slot max_chosen_ = 0;

@@ -11,5 +11,6 @@ ProtocolInfo heartbeat_detector_protocol();
 ProtocolInfo phi_detector_protocol();
 ProtocolInfo raft_protocol();
 ProtocolInfo multipaxos_protocol();
+ProtocolInfo paxos_protocol();
 
 }  // namespace synod::sim
