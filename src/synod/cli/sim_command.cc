@@ -35,6 +35,7 @@ struct SimOptions {
   std::string clock_offset;
   std::string fault_every, fault_length;
   double clock_drift = 0;
+  bool fixed_options = false;
   bool verbose = false;
 };
 
@@ -69,6 +70,9 @@ void add_shared_options(CLI::App& cmd, SimOptions& o, bool with_protocol = true)
                  "how long a fault lasts: MIN,MAX (default 500ms,5s; swarm picks its own)");
   cmd.add_option("--clock-offset", o.clock_offset, "max initial clock offset per node (e.g. 50ms)");
   cmd.add_option("--clock-drift", o.clock_drift, "max clock drift per node (e.g. 0.0001 = 100ppm)");
+  cmd.add_flag("--fixed-options", o.fixed_options,
+               "run the protocol with its fixed default settings instead of letting each seed "
+               "pick its own timings and limits");
   cmd.add_flag("--verbose,-v", o.verbose, "explain failures in full");
 }
 
@@ -141,6 +145,7 @@ std::optional<sim::SimConfig> make_config(const SimOptions& o) {
     c.clock.max_offset = *offset;
   }
   c.clock.max_drift = o.clock_drift;
+  c.fixed_options = o.fixed_options;
   if (auto status = sim::validate(c); !status.ok()) return fail(std::string(status.message()));
   return c;
 }
@@ -213,7 +218,8 @@ void add_run(CLI::App& sim_app, int& exit_code) {
 // second on a terminal, a new line every 10% otherwise (logs, CI).
 class Progress {
  public:
-  explicit Progress(std::string what) : what_(std::move(what)) {}
+  Progress(std::string what, std::string units)
+      : what_(std::move(what)), units_(std::move(units)) {}
 
   void update(uint64_t done, uint64_t total, const std::string& extra = "") {
     auto now = std::chrono::steady_clock::now();
@@ -222,9 +228,9 @@ class Progress {
     if (!due && done != total) return;
     last_ = now;
     double seconds = std::chrono::duration<double>(now - started_).count();
-    std::fprintf(stderr, "%s%s: %llu/%llu runs%s, %.0fs%s", tty_ ? "\r" : "", what_.c_str(),
+    std::fprintf(stderr, "%s%s: %llu/%llu %s%s, %.0fs%s", tty_ ? "\r" : "", what_.c_str(),
                  static_cast<unsigned long long>(done), static_cast<unsigned long long>(total),
-                 extra.c_str(), seconds, tty_ && done != total ? "  " : "\n");
+                 units_.c_str(), extra.c_str(), seconds, tty_ && done != total ? "  " : "\n");
   }
   // Before printing a line of results: start it at the left margin.
   void interrupt() const {
@@ -232,7 +238,7 @@ class Progress {
   }
 
  private:
-  std::string what_;
+  std::string what_, units_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_ = started_;
   bool tty_ = isatty(STDERR_FILENO) != 0;
@@ -266,7 +272,7 @@ void add_explore(CLI::App& sim_app, int& exit_code) {
     }
     const uint64_t total = options->seeds;
     uint64_t done = 0, failed = 0;
-    Progress progress("explore");
+    Progress progress("explore", "seeds");
     sim::run_seeds(
         *config, options->first, total, options->jobs,
         [&](const sim::SimConfig& c, const absl::StatusOr<sim::RunReport>& report) {
@@ -292,6 +298,7 @@ void add_explore(CLI::App& sim_app, int& exit_code) {
 struct CompareOptions {
   SimOptions shared;
   std::string protocols = "raft,multipaxos";
+  bool per_seed_options = false;
   uint64_t seeds = 20;
   uint64_t first = 1;
   unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
@@ -310,6 +317,9 @@ void add_compare(CLI::App& sim_app, int& exit_code) {
   add_shared_options(*compare, options->shared, false);
   compare->add_option("--protocols", options->protocols, "comma-separated protocols to compare")
       ->capture_default_str();
+  compare->add_flag("--per-seed-options", options->per_seed_options,
+                    "let each seed pick each protocol's timings and limits, as explore does "
+                    "(default: every protocol runs with its fixed default settings)");
   compare->add_option("--seeds", options->seeds, "seeds per protocol")->capture_default_str();
   compare->add_option("--first", options->first, "the first seed")->capture_default_str();
   compare->add_option("--jobs,-j", options->jobs, "simulations run in parallel")
@@ -327,12 +337,13 @@ void add_compare(CLI::App& sim_app, int& exit_code) {
       return;
     }
     options->shared.protocol = protocols.front();  // for the checks shared with run
+    options->shared.fixed_options = !options->per_seed_options;
     auto config = make_config(options->shared);
     if (!config) {
       exit_code = kExitBadArguments;
       return;
     }
-    Progress progress("compare");
+    Progress progress("compare", "runs");
     auto figures = sim::compare_protocols(
         *config, protocols, options->first, options->seeds, options->jobs,
         [&](uint64_t done, uint64_t total) { progress.update(done, total); });
@@ -343,7 +354,8 @@ void add_compare(CLI::App& sim_app, int& exit_code) {
     }
     std::cout << "synod sim compare: " << options->seeds << " seeds from " << options->first << ", "
               << config->nodes << " nodes, " << options->shared.duration << " each, nemesis "
-              << config->nemesis.to_string() << ", " << config->workload.clients << " clients\n"
+              << config->nemesis.to_string() << ", " << config->workload.clients << " clients, "
+              << (config->fixed_options ? "fixed" : "per-seed") << " protocol settings\n"
               << sim::format_comparison(*figures);
     bool all_passed = true;
     for (const auto& f : *figures) {

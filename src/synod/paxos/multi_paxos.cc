@@ -554,7 +554,8 @@ void MultiPaxosEngine::step_down(Env& env, Ballot seen, std::string_view why) {
   fail_reads(env);
 }
 
-void MultiPaxosEngine::send_accepts(Env& env, NodeId to, const std::vector<Slot>& slots) {
+void MultiPaxosEngine::send_accepts(Env& env, std::optional<NodeId> to,
+                                    const std::vector<Slot>& slots) {
   for (size_t i = 0; i < slots.size(); i += options_.max_batch) {
     Message m = envelope(ballot_);
     auto* accept = m.mutable_accept();
@@ -564,7 +565,10 @@ void MultiPaxosEngine::send_accepts(Env& env, NodeId to, const std::vector<Slot>
       p->set_slot(slots[j]);
       *p->mutable_value() = inflight_.at(slots[j]).value;
     }
-    send(env, {to, std::move(m), {}});
+    if (to)
+      send(env, {*to, std::move(m), {}});
+    else
+      broadcast(env, m, true);
   }
 }
 
@@ -576,8 +580,7 @@ void MultiPaxosEngine::send_proposals(Env& env) {
   if (!unsent_.empty()) {
     std::vector<Slot> slots;
     slots.swap(unsent_);
-    for (NodeId n = 0; n < cluster_size_; ++n)
-      send_accepts(env, n, slots);
+    send_accepts(env, std::nullopt, slots);  // to every node, this one too
   }
   if (round_wanted_) heartbeat(env);
 }
@@ -639,14 +642,15 @@ void MultiPaxosEngine::mark_chosen_upto(Env& env, Slot commit, Ballot ballot) {
 }
 
 void MultiPaxosEngine::advance(Env& env) {
-  for (auto it = slots_.find(chosen_upto_ + 1); it != slots_.end() && it->second.chosen();
-       it = slots_.find(chosen_upto_ + 1))
+  auto it = slots_.upper_bound(chosen_upto_);
+  for (; it != slots_.end() && it->first == chosen_upto_ + 1 && it->second.chosen(); ++it)
     ++chosen_upto_;
-  while (applied_ < chosen_upto_) {
-    Slot s = applied_ + 1;
-    const SlotState& state = slots_.at(s);
-    if (!state.value().noop()) applier_->apply(env, s, state.value().command());
-    applied_ = s;
+  if (applied_ < chosen_upto_) {
+    for (it = slots_.upper_bound(applied_); applied_ < chosen_upto_; ++it) {
+      SYNOD_ASSERT(it != slots_.end() && it->first == applied_ + 1);
+      if (!it->second.value().noop()) applier_->apply(env, it->first, it->second.value().command());
+      applied_ = it->first;
+    }
   }
   serve_reads(env);
 }

@@ -72,6 +72,7 @@ struct MultiPaxosOptions {
 // Membership is fixed: the nodes of the Env.
 class MultiPaxosEngine final : public replication::Replicator {
  public:
+  using Options = MultiPaxosOptions;
   explicit MultiPaxosEngine(MultiPaxosOptions options);
 
   void start(Env& env, replication::Applier& applier) override;
@@ -91,6 +92,7 @@ class MultiPaxosEngine final : public replication::Replicator {
   Slot snapshot_slot() const { return snapshot_slot_; }
   const SlotState* slot(Slot s) const;
   uint64_t snapshots_taken() const { return snapshots_taken_; }
+  size_t in_flight() const { return inflight_.size(); }  // proposed, not yet chosen
 
   static constexpr uint64_t kTickTimer = 1;
   static constexpr uint64_t kFlushTimer = 2;
@@ -138,7 +140,8 @@ class MultiPaxosEngine final : public replication::Replicator {
   void on_accepted(Env& env, NodeId from, const Message& m);
   void on_heartbeat_reply(Env& env, NodeId from, const Message& m);
   void step_down(Env& env, Ballot seen, std::string_view why);
-  void send_accepts(Env& env, NodeId to, const std::vector<Slot>& slots);
+  // To one node, or (nullopt) to every node, this one too.
+  void send_accepts(Env& env, std::optional<NodeId> to, const std::vector<Slot>& slots);
   void heartbeat(Env& env);
   void retransmit(Env& env);
   // Learner.

@@ -54,6 +54,7 @@ struct Promises {
 // contract says: persist, send, sync-dependent sends once durable, apply.
 class RaftEngine final : public replication::Replicator {
  public:
+  using Options = RaftEngineOptions;
   explicit RaftEngine(RaftEngineOptions options);
 
   void start(Env& env, replication::Applier& applier) override;

@@ -207,6 +207,7 @@ std::string SimConfig::to_flags() const {
   if (workload.clients != WorkloadConfig{}.clients) out << " --clients " << workload.clients;
   if (workload.keys != WorkloadConfig{}.keys) out << " --keys " << workload.keys;
   if (!bug.empty()) out << " --bug " << bug;
+  if (fixed_options) out << " --fixed-options";
   return out.str();
 }
 

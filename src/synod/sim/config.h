@@ -165,6 +165,10 @@ struct SimConfig {
   int nodes = 5;
   Duration duration = std::chrono::seconds(60);
   std::string bug;  // empty: none
+  // Protocols run with fixed, stated settings instead of each seed picking
+  // its own limits and timings (swarm testing of the protocol's knobs): what
+  // comparisons between protocols want.
+  bool fixed_options = false;
   NetworkConfig network;
   NemesisConfig nemesis;
   ClockConfig clock;

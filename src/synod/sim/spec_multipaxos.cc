@@ -27,23 +27,31 @@ using paxos::Slot;
 
 // Timing as for Raft (a 10 ms tick, heartbeats every 20 to 50 ms), and each
 // seed picks its own limits and failure detector: phi thresholds from eager
-// (3, about 1 mistake in 1,000) to Akka's default (8).
+// (3, about 1 mistake in 1,000) to Akka's default (8). With fixed options:
+// the engine's defaults (phi 8), heartbeats every 50 ms, Raft's election
+// timing.
 paxos::MultiPaxosOptions engine_options(const SimConfig& config) {
-  Rng rng = Rng(config.seed).split("multipaxos-options");
-  auto pick = [&rng](std::initializer_list<uint64_t> choices) {
-    return *(choices.begin() + rng.uniform(choices.size()));
-  };
   paxos::MultiPaxosOptions o;
   o.tick = std::chrono::milliseconds(10);
-  o.heartbeat_ticks = static_cast<int>(pick({2, 5}));
-  o.election_ticks = static_cast<int>(pick({20, 30, 50}));
-  o.detector.threshold = static_cast<double>(pick({3, 8}));
-  o.detector.min_std_deviation = std::chrono::milliseconds(pick({20, 100}));
-  o.max_batch = pick({1, 4, 64, 1024});
-  o.max_inflight = pick({1, 4, 64, 4096});
-  o.snapshot_every = pick({50, 200, 1000});
-  o.snapshot_keep = o.snapshot_every / 4;
-  o.batch = rng.chance(0.8);
+  o.heartbeat_ticks = 5;
+  o.election_ticks = 30;
+  o.snapshot_every = 1000;
+  o.snapshot_keep = 250;
+  if (!config.fixed_options) {
+    Rng rng = Rng(config.seed).split("multipaxos-options");
+    auto pick = [&rng](std::initializer_list<uint64_t> choices) {
+      return *(choices.begin() + rng.uniform(choices.size()));
+    };
+    o.heartbeat_ticks = static_cast<int>(pick({2, 5}));
+    o.election_ticks = static_cast<int>(pick({20, 30, 50}));
+    o.detector.threshold = static_cast<double>(pick({3, 8}));
+    o.detector.min_std_deviation = std::chrono::milliseconds(pick({20, 100}));
+    o.max_batch = pick({1, 4, 64, 1024});
+    o.max_inflight = pick({1, 4, 64, 4096});
+    o.snapshot_every = pick({50, 200, 1000});
+    o.snapshot_keep = o.snapshot_every / 4;
+    o.batch = rng.chance(0.8);
+  }
   o.bugs.ignore_promised_values = config.bug == "ignore-promised-values";
   o.bugs.forget_promises = config.bug == "forget-promises";
   return o;

@@ -30,18 +30,33 @@ namespace {
 using raft::Index;
 using raft::Term;
 
+void pick_options(const SimConfig& config, raft::RaftEngineOptions& o);
+
 // Timing for the simulator's networks (0.05 to 25 ms per message): a 10 ms
 // tick, heartbeats every 20 to 50 ms, elections after 200 to 1000 ms of
 // silence. Like swarm testing for faults, each seed picks Raft's own limits
 // too, so runs cover appends of one entry and of thousands, pipelines one
-// deep and sixty-four deep, frequent and rare snapshots.
+// deep and sixty-four deep, frequent and rare snapshots. With fixed options:
+// the engine's defaults, heartbeats every 50 ms, elections after 300 ms.
 raft::RaftEngineOptions engine_options(const SimConfig& config) {
+  raft::RaftEngineOptions o;
+  o.tick = std::chrono::milliseconds(10);
+  o.raft.heartbeat_ticks = 5;
+  o.raft.election_ticks = 30;
+  o.snapshot_every = 1000;
+  o.snapshot_keep = 250;
+  if (!config.fixed_options) pick_options(config, o);
+  o.raft.bugs.commit_earlier_term = config.bug == "commit-earlier-term";
+  o.raft.bugs.vote_without_persist = config.bug == "vote-without-persist";
+  o.bug_stale_reads = config.bug == "stale-read";
+  return o;
+}
+
+void pick_options(const SimConfig& config, raft::RaftEngineOptions& o) {
   Rng rng = Rng(config.seed).split("raft-options");
   auto pick = [&rng](std::initializer_list<uint64_t> choices) {
     return *(choices.begin() + rng.uniform(choices.size()));
   };
-  raft::RaftEngineOptions o;
-  o.tick = std::chrono::milliseconds(10);
   o.raft.heartbeat_ticks = static_cast<int>(pick({2, 5}));
   o.raft.election_ticks = static_cast<int>(pick({20, 30, 50}));
   o.raft.max_entries_per_append = pick({1, 4, 64, 4096});
@@ -56,10 +71,6 @@ raft::RaftEngineOptions engine_options(const SimConfig& config) {
     raft::ClockBound clocks{config.clock.skew_drift(), config.clock.skew_jump()};
     o.raft.lease_ticks = raft::max_safe_lease_ticks(o.raft.election_ticks, o.tick, clocks);
   }
-  o.raft.bugs.commit_earlier_term = config.bug == "commit-earlier-term";
-  o.raft.bugs.vote_without_persist = config.bug == "vote-without-persist";
-  o.bug_stale_reads = config.bug == "stale-read";
-  return o;
 }
 
 std::string describe_options(const raft::RaftEngineOptions& o) {
