@@ -40,6 +40,7 @@ void MultiPaxosEngine::start(Env& env, replication::Applier& applier) {
   SYNOD_ASSERT(cluster_size_ >= 1 && cluster_size_ <= 64);
   SYNOD_ASSERT(env.nodes().back() < cluster_size_);
   rng_ = env.rng().split("paxos");
+  peer_chosen_.assign(cluster_size_, 0);
   auto recovered = store_.recover(env.storage());
   // Damage that a crash cannot explain: stop rather than serve wrong data.
   SYNOD_ASSERT_MSG(recovered.ok(), std::string(recovered.status().message()).c_str());
@@ -159,9 +160,28 @@ bool MultiPaxosEngine::is_majority(uint64_t mask) const {
 void MultiPaxosEngine::tick(Env& env) {
   ++ticks_;
   if (catching_up_ && ticks_ - catching_up_->asked_tick >= 2 * options_.heartbeat_ticks)
-    catching_up_.reset();  // lost, or the peer died: ask again on the next hint
+    catching_up_.reset();  // lost, or the peer died
+  if (!catching_up_) {
+    // Ask the next peer known to be ahead, in turn, so a dead one is not
+    // asked forever.
+    for (NodeId k = 1; k <= cluster_size_; ++k) {
+      NodeId peer = static_cast<NodeId>((last_asked_ + k) % cluster_size_);
+      if (peer != self_ && peer_chosen_[peer] > chosen_upto_) {
+        maybe_catch_up(env, peer, peer_chosen_[peer]);
+        break;
+      }
+    }
+  }
   switch (role_) {
     case Role::kLeader: {
+      // Slots known chosen at takeover that nobody up can hand over (the
+      // node that knew died): a new phase 1, without it, recovers them from
+      // the values its quorum accepted.
+      if (chosen_upto_ < known_chosen_ && ticks_ - leader_since_ >= options_.election_ticks) {
+        step_down(env, ballot_, "cannot learn slots chosen before it led");
+        campaign(env);
+        return;
+      }
       if (ticks_ % options_.heartbeat_ticks == 0) {
         heartbeat(env);
         retransmit(env);
@@ -251,7 +271,11 @@ void MultiPaxosEngine::record(const SlotState& state) {
 void MultiPaxosEngine::persist(Env& env) {
   std::optional<SyncId> sync;
   if (sync_wanted_) {
-    if (chosen_upto_ > recorded_chosen_upto_) {
+    // The record says every slot the log holds up to it is chosen. Not while
+    // a snapshot is unsynced: an installed one moved chosen_upto_ past slots
+    // whose held values were never chosen, and a crash could keep the record
+    // but lose the snapshot. The rewrite after it records the prefix.
+    if (chosen_upto_ > recorded_chosen_upto_ && !compact_to_) {
       store_.chosen_upto(chosen_upto_);
       recorded_chosen_upto_ = chosen_upto_;
     }
@@ -281,6 +305,7 @@ void MultiPaxosEngine::settle(Env& env) {
 
 void MultiPaxosEngine::handle(Env& env, NodeId from, const Message& m) {
   max_round_seen_ = std::max(max_round_seen_, m.ballot().round());
+  peer_chosen_[from] = m.chosen_upto();
   // Every message says how far its sender has learned: one behind asks.
   if (!m.has_chosen() && !m.has_snapshot()) maybe_catch_up(env, from, m.chosen_upto());
   switch (m.body_case()) {
@@ -373,9 +398,14 @@ void MultiPaxosEngine::on_prepare(Env& env, NodeId from, const Message& m) {
   Message promise = envelope(b);
   Slot from_slot = m.prepare().from_slot();
   promise.mutable_promise()->set_from_slot(from_slot);
-  for (auto it = slots_.lower_bound(std::max(from_slot, chosen_upto_ + 1)); it != slots_.end();
-       ++it)
+  // Every slot accepted from from_slot on, and the values of slots known
+  // chosen too (as many as a catch-up carries): a new leader then needs no
+  // catch-up from this node, which may be gone by the time it asks.
+  size_t chosen = 0;
+  for (auto it = slots_.lower_bound(from_slot); it != slots_.end(); ++it) {
+    if (it->second.chosen() && it->first <= chosen_upto_ && ++chosen > kMaxCatchUpSlots) continue;
     *promise.mutable_promise()->add_slots() = it->second;
+  }
   if (options_.bugs.forget_promises)
     send(env, {from, std::move(promise), {}});  // the bug: before the promise is durable
   else
@@ -413,6 +443,9 @@ void MultiPaxosEngine::on_accept(Env& env, NodeId from, const Message& m) {
 void MultiPaxosEngine::on_heartbeat(Env& env, NodeId from, const Message& m) {
   Ballot b = Ballot::of(m.ballot());
   if (outranked(env, from, b)) return;
+  // Promising a ballot without reporting anything only narrows what this
+  // acceptor takes; it lets the echo below confirm the leader for reads.
+  raise_promise(env, b);
   follow(env, b);
   mark_chosen_upto(env, m.heartbeat().commit(), b);
   // Echo the round with the promise: it confirms the leader only if no
@@ -460,8 +493,6 @@ void MultiPaxosEngine::on_promise(Env& env, NodeId from, const Message& m) {
 // Phase 1 is done for every slot from prepare_from_ on. Re-propose what
 // may have been chosen, fill the gaps with no-ops, and lead.
 void MultiPaxosEngine::become_leader(Env& env) {
-  role_ = Role::kLeader;
-  leader_ = self_;
   failed_campaigns_ = 0;
   Slot known_chosen = chosen_upto_;
   std::map<Slot, std::vector<const SlotState*>> reports;
@@ -492,7 +523,12 @@ void MultiPaxosEngine::become_leader(Env& env) {
     slot.sent_tick = ticks_;
     unsent_.push_back(s);
   }
+  // Only now: learn() above is a candidate's, not a leader's.
+  role_ = Role::kLeader;
+  leader_ = self_;
   next_slot_ = last + 1;
+  known_chosen_ = known_chosen;
+  leader_since_ = ticks_;
   promises_.clear();
   if (env.tracing())
     env.note("leading ballot " + ballot_.to_string() + ", re-proposing " +
@@ -614,6 +650,19 @@ void MultiPaxosEngine::retransmit(Env& env) {
 
 void MultiPaxosEngine::learn(Env& env, Slot s, SlotState state) {
   if (s <= chosen_upto_ || s <= compacted_upto_) return;
+  if (role_ == Role::kLeader) {
+    // Chosen without this leader: its own proposal there was outranked, or
+    // (past next_slot_) it never proposed there. Either way a higher ballot
+    // has led, and this leader's commit index, which tells acceptors that
+    // their values of its ballot are chosen, must not cover such slots.
+    auto mine = inflight_.find(s);
+    bool other_value =
+        mine != inflight_.end() && (mine->second.value.noop() != state.value().noop() ||
+                                    mine->second.value.command() != state.value().command());
+    if (mine != inflight_.end()) inflight_.erase(mine);
+    if (other_value || s >= next_slot_)
+      step_down(env, ballot_, "a slot was chosen in a higher ballot");
+  }
   auto [it, fresh] = slots_.try_emplace(s);
   SlotState& held = it->second;
   if (held.chosen()) return;
@@ -658,6 +707,7 @@ void MultiPaxosEngine::advance(Env& env) {
 void MultiPaxosEngine::maybe_catch_up(Env& env, NodeId peer, Slot peer_chosen_upto) {
   if (peer == self_ || peer_chosen_upto <= chosen_upto_ || catching_up_) return;
   catching_up_ = CatchUp{peer, ticks_};
+  last_asked_ = peer;
   Message m = envelope(promised_);
   m.mutable_catch_up()->set_from_slot(chosen_upto_ + 1);
   send(env, {peer, std::move(m), {}});
@@ -697,6 +747,9 @@ void MultiPaxosEngine::on_snapshot(Env& env, NodeId from, const Message& m) {
   Slot s = m.snapshot().slot();
   // One snapshot at a time: a second waits until the first is durable.
   if (s <= chosen_upto_ || compact_to_) return;
+  if (role_ == Role::kLeader &&
+      (s >= next_slot_ || (!inflight_.empty() && inflight_.begin()->first <= s)))
+    step_down(env, ballot_, "a snapshot covers slots chosen in a higher ballot");
   auto data = std::make_shared<const std::string>(m.snapshot().data());
   applier_->restore_snapshot(env, s, *data);
   store_.save_snapshot(env.storage(), s, *data);

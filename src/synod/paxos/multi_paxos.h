@@ -91,6 +91,7 @@ class MultiPaxosEngine final : public replication::Replicator {
   Slot chosen_upto() const { return chosen_upto_; }
   Slot snapshot_slot() const { return snapshot_slot_; }
   const SlotState* slot(Slot s) const;
+  const std::map<Slot, SlotState>& slots() const { return slots_; }  // above the compaction point
   uint64_t snapshots_taken() const { return snapshots_taken_; }
   size_t in_flight() const { return inflight_.size(); }  // proposed, not yet chosen
 
@@ -181,6 +182,8 @@ class MultiPaxosEngine final : public replication::Replicator {
     int64_t asked_tick = 0;
   };
   std::optional<CatchUp> catching_up_;
+  std::vector<Slot> peer_chosen_;  // the chosen prefix each peer last reported
+  NodeId last_asked_ = 0;
 
   // Proposer.
   Role role_ = Role::kFollower;
@@ -204,6 +207,8 @@ class MultiPaxosEngine final : public replication::Replicator {
     int64_t sent_tick = 0;
   };
   Slot next_slot_ = 1;
+  Slot known_chosen_ = 0;  // chosen somewhere when it took over
+  int64_t leader_since_ = 0;
   std::map<Slot, InFlight> inflight_;
   std::vector<Slot> unsent_;              // proposed, waiting for the flush
   std::map<NodeId, int64_t> last_heard_;  // tick of the latest reply in this ballot

@@ -22,8 +22,10 @@ void erase(std::vector<NodeId>& v, NodeId node) {
 
 std::string list(const std::vector<NodeId>& v) {
   std::string out = "{";
-  for (size_t i = 0; i < v.size(); ++i)
-    out += (i ? "," : "") + std::to_string(v[i]);
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(v[i]);
+  }
   return out + "}";
 }
 

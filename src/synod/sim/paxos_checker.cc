@@ -66,9 +66,19 @@ void PaxosChecker::learned(NodeId node, Slot slot, const paxos::Value& value) {
             (c == chosen_.end() ? " where nothing was chosen" : " that was not chosen"));
 }
 
-void PaxosChecker::check_restarted(NodeId node, Ballot promised, Slot compacted, const Held& held) {
+void PaxosChecker::check_restarted(NodeId node, Ballot promised, Slot compacted, const Held& held,
+                                   const std::vector<const paxos::SlotState*>& chosen) {
   Sent& sent = sent_[node];
   const std::string who = "node " + std::to_string(node);
+  for (const paxos::SlotState* state : chosen) {
+    auto c = chosen_.find(state->slot());
+    if (c == chosen_.end() || c->second.digest != digest(state->value())) {
+      context_.invariant_failed("durability", who + " restarted holding as chosen, for slot " +
+                                                  std::to_string(state->slot()) +
+                                                  ", a value that was not chosen");
+      return;
+    }
+  }
   if (promised < sent.promised)
     context_.invariant_failed("durability", who + " promised ballot " + sent.promised.to_string() +
                                                 " but restarted having promised only " +

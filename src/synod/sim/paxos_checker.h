@@ -18,7 +18,8 @@ namespace synod::sim {
 //   learned-only-chosen  a node learns a value only after a majority of
 //                        acceptors accepted it in one ballot
 //   durability           a restarted acceptor still honours every promise
-//                        and acceptance it sent before it crashed
+//                        and acceptance it sent before it crashed, and holds
+//                        as chosen only values that were chosen
 class PaxosChecker final : public paxos::PaxosObserver {
  public:
   PaxosChecker(size_t nodes, SimContext& context);
@@ -28,12 +29,12 @@ class PaxosChecker final : public paxos::PaxosObserver {
                 const paxos::Value& value) override;
   void learned(NodeId node, paxos::Slot slot, const paxos::Value& value) override;
 
-  // A restarted node, as it recovered: its promise, and what it holds for a
-  // slot (nullptr: nothing). Slots at or below `compacted` are covered by a
-  // durable snapshot and need not be held.
+  // A restarted node, as it recovered: its promise, what it holds for a slot
+  // (nullptr: nothing), and every slot it holds as chosen. Slots at or below
+  // `compacted` are covered by a durable snapshot and need not be held.
   using Held = std::function<const paxos::SlotState*(paxos::Slot)>;
-  void check_restarted(NodeId node, paxos::Ballot promised, paxos::Slot compacted,
-                       const Held& held);
+  void check_restarted(NodeId node, paxos::Ballot promised, paxos::Slot compacted, const Held& held,
+                       const std::vector<const paxos::SlotState*>& chosen);
 
   // The value chosen for a slot (by digest), if one was.
   std::optional<uint64_t> chosen(paxos::Slot slot) const;

@@ -100,8 +100,12 @@ class MultiPaxosSpec final : public ProtocolSpec, public replication::ApplyListe
     const paxos::MultiPaxosEngine& engine = *node.engine;
     if (node.restarted) {
       node.restarted = false;
-      checker_.check_restarted(id, engine.promised(), engine.snapshot_slot(),
-                               [&engine](Slot s) { return engine.slot(s); });
+      std::vector<const paxos::SlotState*> chosen;
+      for (const auto& [s, state] : engine.slots())
+        if (state.chosen()) chosen.push_back(&state);
+      checker_.check_restarted(
+          id, engine.promised(), engine.snapshot_slot(),
+          [&engine](Slot s) { return engine.slot(s); }, chosen);
     }
     if (engine.role() == paxos::MultiPaxosEngine::Role::kLeader) {
       Ballot b = engine.ballot();

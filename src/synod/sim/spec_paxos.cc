@@ -52,9 +52,12 @@ class PaxosSpec final : public ProtocolSpec {
     if (!n.node || !n.node->started() || !n.restarted) return;
     n.restarted = false;
     const SingleDecreeNode& node = *n.node;
-    checker_.check_restarted(id, node.promised(), 0, [&node](paxos::Slot s) {
-      return s == SingleDecreeNode::kSlot ? node.accepted() : nullptr;
-    });
+    std::vector<const paxos::SlotState*> chosen;
+    if (node.accepted() && node.accepted()->chosen()) chosen.push_back(node.accepted());
+    checker_.check_restarted(
+        id, node.promised(), 0,
+        [&node](paxos::Slot s) { return s == SingleDecreeNode::kSlot ? node.accepted() : nullptr; },
+        chosen);
   }
 
   std::string describe(std::string_view payload) const override {
