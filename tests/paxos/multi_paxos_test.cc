@@ -24,7 +24,9 @@ MultiPaxosOptions unbatched() {
 // Fix: promises carry the values of slots the acceptor knows chosen. Before,
 // they carried only the chosen prefix's end, and a new leader waited for a
 // catch-up from that acceptor; when it died, the leader waited forever with
-// a healthy majority.
+// a healthy majority. The read at the end also needs heartbeats to raise
+// promises: node 2 never saw node 1's prepare, and only an acceptor that
+// promised the leader's ballot confirms it.
 TEST(MultiPaxos, ANewLeaderLearnsWhatOnlyADeadNodeKnewChosen) {
   Cluster c(3, unbatched());
   ASSERT_TRUE(c.tick_until_candidate(0));
@@ -34,10 +36,14 @@ TEST(MultiPaxos, ANewLeaderLearnsWhatOnlyADeadNodeKnewChosen) {
   c.run_all();
   ASSERT_EQ(c.e(0).chosen_upto(), 1u);
   ASSERT_EQ(c.e(1).chosen_upto(), 0u);  // no heartbeat yet: only 0 knows
-  // Node 1 takes over with node 0's promise; node 0 dies before any catch-up.
+  // Node 1 takes over with node 0's promise (node 2's is lost), and learns
+  // slot 1 from it at once; node 0 dies before any catch-up.
   ASSERT_TRUE(c.tick_until_candidate(1));
-  c.run([](const Sent& m) { return !m.parsed().has_catch_up() && !m.parsed().has_chosen(); });
+  c.run([](const Sent& m) {
+    return within({0, 1})(m) && !m.parsed().has_catch_up() && !m.parsed().has_chosen();
+  });
   ASSERT_EQ(c.e(1).role(), Role::kLeader);
+  EXPECT_EQ(c.e(1).chosen_upto(), 1u);
   c.crash(0, 0.0, 1);
   ASSERT_FALSE(c.e(1).read(c.env(1), 77));
   for (int i = 0; i < 200; ++i) {
@@ -70,11 +76,15 @@ TEST(MultiPaxos, ALeaderThatCannotCatchUpRunsPhaseOneAgain) {
   ASSERT_GE(c.e(0).snapshot_slot(), 2u);
   ASSERT_EQ(c.e(1).chosen_upto(), 0u);
   ASSERT_EQ(c.e(2).chosen_upto(), 0u);
-  // Node 1 takes over; node 0 promises, then dies before answering a catch-up.
+  // Node 1 takes over with node 0's promise (node 2's is lost); node 0 dies
+  // before answering a catch-up.
   ASSERT_TRUE(c.tick_until_candidate(1));
-  c.run([](const Sent& m) { return !m.parsed().has_catch_up() && !m.parsed().has_chosen(); });
+  c.run([](const Sent& m) {
+    return within({0, 1})(m) && !m.parsed().has_catch_up() && !m.parsed().has_chosen();
+  });
   ASSERT_EQ(c.e(1).role(), Role::kLeader);
   c.crash(0, 0.0, 1);
+  ASSERT_EQ(c.e(1).chosen_upto(), 0u);  // the values were compacted away at node 0
   for (int i = 0; i < 500 && c.e(1).chosen_upto() < 3; ++i) {
     c.tick(1);
     c.tick(2);
@@ -147,11 +157,11 @@ TEST(MultiPaxos, ACrashDuringASnapshotInstallNeverMakesAValueChosen) {
   }
 }
 
-// Fix: a leader that learns a slot it proposed was chosen with another value
-// (so a higher ballot has led) steps down. Before, it kept leading, and its
-// commit index told an acceptor holding its own outranked proposal that the
-// proposal was chosen. Seven nodes: two disjoint majorities of phase 2 are
-// impossible with fewer, but here 0 and 2 accept P while 3..6 choose V.
+// A leader outranked in a slot it proposed must not tell acceptors holding its
+// proposal that it is chosen. Seven nodes: 0 and 2 accept P while 3..6
+// choose V. Two fixes guard it: heartbeats raise promises (node 1, having
+// heard node 3, refuses node 0), and a leader that learns its slot chosen
+// with another value steps down (the next test).
 TEST(MultiPaxos, AStaleLeaderNeverTellsAnAcceptorItsOutrankedValueIsChosen) {
   Cluster c(7, unbatched());
   ASSERT_TRUE(c.tick_until_candidate(0));
@@ -191,6 +201,40 @@ TEST(MultiPaxos, AStaleLeaderNeverTellsAnAcceptorItsOutrankedValueIsChosen) {
   EXPECT_FALSE(slot->chosen() && slot->value().command() == "P")
       << "node 2 learned P; V was chosen";
   EXPECT_NE(c.applier(2).applied[1], "P");
+}
+
+// Fix: a leader that learns a slot it proposed was chosen with another value
+// (so a higher ballot has led) steps down. Before, it kept leading, and its
+// commit index told an acceptor holding its outranked proposal that it was
+// chosen. The news arrives here from an acceptor that learned V by catch-up
+// without promising the higher ballot.
+TEST(MultiPaxos, ALeaderThatLearnsItsSlotChosenOtherwiseStepsDown) {
+  Cluster c(5, unbatched());
+  ASSERT_TRUE(c.tick_until_candidate(0));
+  c.run_all();
+  ASSERT_EQ(c.e(0).role(), Role::kLeader);
+  ASSERT_FALSE(c.e(0).propose(c.env(0), "P"));
+  c.run(within({0, 2}));  // P accepted by 0 and 2 only
+  wire::PaxosMessage news;
+  *news.mutable_ballot() = c.e(0).ballot().to_wire();
+  news.set_chosen_upto(1);
+  SlotState* v = news.mutable_chosen()->add_slots();
+  v->set_slot(1);
+  *v->mutable_ballot() = Ballot{c.e(0).ballot().round + 1, 3}.to_wire();
+  v->mutable_value()->set_command("V");
+  v->set_chosen(true);
+  c.net.clear();
+  c.net.push_back({1, 0, news.SerializeAsString()});
+  c.deliver_at(0);
+  EXPECT_NE(c.e(0).role(), Role::kLeader);
+  for (int k = 0; k < 20; ++k) {
+    c.tick(0);
+    c.run(within({0, 2}));
+  }
+  const SlotState* slot = c.e(2).slot(1);
+  ASSERT_NE(slot, nullptr);
+  EXPECT_FALSE(slot->chosen() && slot->value().command() == "P")
+      << "node 2 learned P; V was chosen";
 }
 
 }  // namespace
