@@ -306,8 +306,6 @@ void MultiPaxosEngine::settle(Env& env) {
 void MultiPaxosEngine::handle(Env& env, NodeId from, const Message& m) {
   max_round_seen_ = std::max(max_round_seen_, m.ballot().round());
   peer_chosen_[from] = m.chosen_upto();
-  // Every message says how far its sender has learned: one behind asks.
-  if (!m.has_chosen() && !m.has_snapshot()) maybe_catch_up(env, from, m.chosen_upto());
   switch (m.body_case()) {
     case Message::kPrepare:
       on_prepare(env, from, m);
@@ -342,6 +340,10 @@ void MultiPaxosEngine::handle(Env& env, NodeId from, const Message& m) {
     case Message::BODY_NOT_SET:
       break;
   }
+  // Every message says how far its sender has learned. A node still behind
+  // after handling it (an accept or heartbeat may have taught it the rest)
+  // asks for what it misses.
+  maybe_catch_up(env, from, m.chosen_upto());
 }
 
 // ---- acceptor -------------------------------------------------------------------
@@ -739,7 +741,6 @@ void MultiPaxosEngine::on_chosen(Env& env, NodeId from, const Message& m) {
   if (catching_up_ && catching_up_->peer == from) catching_up_.reset();
   for (const SlotState& s : m.chosen().slots())
     if (s.chosen()) learn(env, s.slot(), s);
-  maybe_catch_up(env, from, m.chosen_upto());
 }
 
 void MultiPaxosEngine::on_snapshot(Env& env, NodeId from, const Message& m) {
@@ -759,7 +760,6 @@ void MultiPaxosEngine::on_snapshot(Env& env, NodeId from, const Message& m) {
   compact_to_ = s;
   if (env.tracing()) env.note("installed snapshot at " + std::to_string(s));
   advance(env);
-  maybe_catch_up(env, from, m.chosen_upto());
 }
 
 void MultiPaxosEngine::serve_reads(Env& env) {
