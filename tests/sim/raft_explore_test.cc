@@ -18,28 +18,8 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-SimConfig raft(int nodes, std::string nemesis) {
-  SimConfig c;
-  c.protocol = "raft";
-  c.nodes = nodes;
-  c.duration = seconds(30);
-  c.nemesis = *NemesisConfig::parse(nemesis);
-  return c;
-}
-
-// Faults every 200 ms aimed at whoever leads, over slow links: leaders die
-// or are cut off right after their elections, which is what the Figure 8
-// problem needs.
-SimConfig leader_hunt(std::string bug = "") {
-  SimConfig c = raft(3, "crash-leader,pause-leader,partition-leader");
-  c.nemesis.mean_interval = milliseconds(200);
-  c.nemesis.min_fault = milliseconds(50);
-  c.nemesis.max_fault = milliseconds(300);
-  c.network.model = NetworkConfig::Model::kReliable;
-  c.network.model_given = true;
-  c.network.delay = *DelayModel::parse("uniform:10ms,50ms");
-  c.bug = std::move(bug);
-  return c;
+SimConfig raft(int nodes, std::string_view nemesis) {
+  return explore_config("raft", nodes, nemesis);
 }
 
 // Leaders cut off or paused every 500 ms, with six clients on one key: a
@@ -65,23 +45,11 @@ TEST(RaftExplore, ThreeNodesPassSwarmSeeds) {
 }
 
 TEST(RaftExplore, PassesEveryFaultOnEveryNetworkModel) {
-  const std::string every_fault =
+  expect_every_network_passes(
+      "raft",
       "partition-symmetric,partition-oneway,partition-majority,partition-bridge,crash,"
-      "crash-stop,pause,skew,crash-leader,pause-leader,partition-leader,membership,transfer";
-  for (auto model : {NetworkConfig::Model::kReliable, NetworkConfig::Model::kFairLoss,
-                     NetworkConfig::Model::kArbitrary}) {
-    for (int nodes : {3, 5}) {
-      SimConfig c = raft(nodes, every_fault);
-      c.network.model = model;
-      c.network.model_given = true;
-      c.network.loss = 0.1;
-      c.network.duplicate = 0.05;
-      c.clock.max_drift = 1e-3;
-      SCOPED_TRACE(std::string(NetworkConfig::model_name(model)) + ", " + std::to_string(nodes) +
-                   " nodes");
-      expect_every_seed_passes(c, 25);
-    }
-  }
+      "crash-stop,pause,skew,crash-leader,pause-leader,partition-leader,membership,transfer",
+      25);
 }
 
 TEST(RaftExplore, PassesMembershipChangesAndTransfersDuringFaults) {
@@ -94,7 +62,7 @@ TEST(RaftExplore, PassesMembershipChangesAndTransfersDuringFaults) {
 }
 
 TEST(RaftExplore, PassesTheLeaderHunt) {
-  expect_every_seed_passes(leader_hunt(), 300);
+  expect_every_seed_passes(leader_hunt("raft"), 300);
 }
 
 // "lease N ticks" with N > 0 in a run's description of its options.
@@ -130,7 +98,7 @@ TEST(RaftExplore, ASeedReplaysToTheSameTrace) {
 // ---- each bug is found, by the check meant for it -------------------------
 
 TEST(RaftExplore, CommittingAnEarlierTermEntryByCountingIsFound) {
-  auto failure = first_failure(leader_hunt("commit-earlier-term"), 2000);
+  auto failure = first_failure(leader_hunt("raft", "commit-earlier-term"), 2000);
   ASSERT_TRUE(failure.has_value()) << "not found in 2000 seeds";
   EXPECT_TRUE(broke(*failure, "leader-completeness") || broke(*failure, "state-machine-safety"))
       << failure->failure_details();

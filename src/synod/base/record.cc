@@ -60,4 +60,11 @@ std::optional<std::string_view> RecordReader::next() {
   return payload;
 }
 
+std::optional<std::string_view> single_record(std::string_view file) {
+  RecordReader reader(file);
+  auto payload = reader.next();
+  if (!payload || reader.next() || reader.stop() != RecordReader::Stop::kEnd) return std::nullopt;
+  return payload;
+}
+
 }  // namespace synod

@@ -19,6 +19,10 @@ inline constexpr size_t kRecordHeaderBytes = 8;
 // Appends one framed record to out.
 void append_record(std::string& out, std::string_view payload);
 
+// The payload of a file written as exactly one record (a snapshot file
+// replaced atomically); nullopt if it is anything else.
+std::optional<std::string_view> single_record(std::string_view file);
+
 class RecordReader {
  public:
   enum class Stop {

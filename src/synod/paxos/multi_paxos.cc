@@ -36,6 +36,7 @@ void MultiPaxosEngine::start(Env& env, replication::Applier& applier) {
   applier_ = &applier;
   self_ = env.self();
   cluster_size_ = env.nodes().size();
+  outbox_.start(self_, options_.observer);
   // Acks are kept as one bit per node.
   SYNOD_ASSERT(cluster_size_ >= 1 && cluster_size_ <= 64);
   SYNOD_ASSERT(env.nodes().back() < cluster_size_);
@@ -101,8 +102,7 @@ void MultiPaxosEngine::on_synced(Env& env, SyncId id) {
     recorded_chosen_upto_ = chosen_upto_;
     sync_wanted_ = true;
   }
-  for (Outgoing& out : held_.release(id))
-    send(env, std::move(out));
+  outbox_.on_synced(env, id);
   settle(env);
 }
 
@@ -243,21 +243,9 @@ MultiPaxosEngine::Message MultiPaxosEngine::envelope(Ballot ballot) const {
   return m;
 }
 
-void MultiPaxosEngine::send(Env& env, Outgoing out) {
-  report_sent(options_.observer, self_, out);
-  if (out.to == self_)
-    inbox_.emplace_back(self_, std::move(out.message));
-  else
-    send_message(env, out.to, out.message);
-}
-
 void MultiPaxosEngine::broadcast(Env& env, const Message& m, bool to_self) {
   for (NodeId n = 0; n < cluster_size_; ++n)
     if (n != self_ || to_self) send(env, {n, m, {}});
-}
-
-void MultiPaxosEngine::reply_when_durable(Outgoing out) {
-  replies_.push_back(std::move(out));
 }
 
 void MultiPaxosEngine::record(const SlotState& state) {
@@ -282,21 +270,15 @@ void MultiPaxosEngine::persist(Env& env) {
     sync_wanted_ = false;
     sync = store_.sync(env.storage());
   }
-  std::vector<Outgoing> replies;
-  replies.swap(replies_);
-  for (Outgoing& out : held_.hold(sync, std::move(replies)))
-    send(env, std::move(out));
+  outbox_.flush(env, sync);
 }
 
 void MultiPaxosEngine::settle(Env& env) {
   do {
-    while (!inbox_.empty()) {
-      auto [from, m] = std::move(inbox_.front());
-      inbox_.pop_front();
-      handle(env, from, m);
-    }
+    while (auto m = outbox_.next_to_self())
+      handle(env, self_, *m);
     persist(env);
-  } while (!inbox_.empty());
+  } while (outbox_.has_to_self());
   maybe_snapshot(env);
   persist(env);
 }
@@ -411,7 +393,7 @@ void MultiPaxosEngine::on_prepare(Env& env, NodeId from, const Message& m) {
   if (options_.bugs.forget_promises)
     send(env, {from, std::move(promise), {}});  // the bug: before the promise is durable
   else
-    reply_when_durable({from, std::move(promise), {}});
+    outbox_.reply_when_durable({from, std::move(promise), {}});
 }
 
 void MultiPaxosEngine::on_accept(Env& env, NodeId from, const Message& m) {
@@ -439,7 +421,7 @@ void MultiPaxosEngine::on_accept(Env& env, NodeId from, const Message& m) {
     record(held);
   }
   mark_chosen_upto(env, m.accept().commit(), b);
-  reply_when_durable(std::move(reply));
+  outbox_.reply_when_durable(std::move(reply));
 }
 
 void MultiPaxosEngine::on_heartbeat(Env& env, NodeId from, const Message& m) {
@@ -454,7 +436,7 @@ void MultiPaxosEngine::on_heartbeat(Env& env, NodeId from, const Message& m) {
   // higher ballot was promised since.
   Message reply = envelope(promised_);
   reply.mutable_heartbeat_reply()->set_round(m.heartbeat().round());
-  reply_when_durable({from, std::move(reply), {}});
+  outbox_.reply_when_durable({from, std::move(reply), {}});
 }
 
 // ---- proposer -------------------------------------------------------------------

@@ -8,8 +8,8 @@
 
 #include "synod/detect/phi_accrual.h"
 #include "synod/paxos/ballot.h"
-#include "synod/paxos/held_replies.h"
 #include "synod/paxos/observer.h"
+#include "synod/paxos/outbox.h"
 #include "synod/paxos/paxos_store.h"
 #include "synod/replication/replicator.h"
 
@@ -112,12 +112,9 @@ class MultiPaxosEngine final : public replication::Replicator {
   void tick(Env& env);
   void schedule_flush(Env& env);
 
-  // Sending: to peers through the Env, to this node's own acceptor through
-  // an inbox drained before each input returns. Replies that depend on the
-  // disk are held until it is synced.
-  void send(Env& env, Outgoing out);
+  // Sending goes through outbox_ (outbox.h).
+  void send(Env& env, Outgoing out) { outbox_.send(env, std::move(out)); }
   void broadcast(Env& env, const Message& m, bool to_self);
-  void reply_when_durable(Outgoing out);
   void send_proposals(Env& env);
   void persist(Env& env);
   // After each input: handle what this node sent itself, persist, and apply.
@@ -223,11 +220,8 @@ class MultiPaxosEngine final : public replication::Replicator {
   std::deque<Read> reads_;
   bool flush_scheduled_ = false;
 
-  // Replies held for a sync, and messages to this node's own acceptor.
-  HeldReplies held_;
-  std::vector<Outgoing> replies_;  // made by this input, to hold for its sync
-  bool sync_wanted_ = false;       // this input wrote something
-  std::deque<std::pair<NodeId, Message>> inbox_;
+  Outbox outbox_;
+  bool sync_wanted_ = false;        // this input wrote something
   std::optional<Slot> compact_to_;  // once the snapshot being saved is durable
   Slot compacted_upto_ = 0;         // slots at or below are gone from memory
 };

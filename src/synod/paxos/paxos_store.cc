@@ -18,11 +18,9 @@ absl::StatusOr<Recovered> PaxosStore::recover(Storage& storage) {
   snapshot_unsynced_ = false;
   compaction_after_.reset();
   if (auto file = storage.read(kSnapshotFile)) {
-    RecordReader reader(*file);
-    auto payload = reader.next();
+    auto payload = single_record(*file);
     wire::PaxosSnapshotRecord record;
-    if (!payload || reader.next() || reader.stop() != RecordReader::Stop::kEnd ||
-        !record.ParseFromArray(payload->data(), static_cast<int>(payload->size())))
+    if (!payload || !record.ParseFromArray(payload->data(), static_cast<int>(payload->size())))
       return absl::DataLossError("paxos snapshot file is damaged");
     out.snapshot_slot = record.slot();
     out.snapshot = std::make_shared<const std::string>(std::move(*record.mutable_data()));

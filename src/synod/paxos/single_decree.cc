@@ -15,6 +15,7 @@ SingleDecreeNode::SingleDecreeNode(SingleDecreeOptions options, Value proposal)
 void SingleDecreeNode::start(Env& env) {
   self_ = env.self();
   cluster_size_ = env.nodes().size();
+  outbox_.start(self_, options_.observer);
   SYNOD_ASSERT(cluster_size_ >= 1 && cluster_size_ <= 64);
   rng_ = env.rng().split("synod");
   auto recovered = store_.recover(env.storage());
@@ -53,8 +54,7 @@ void SingleDecreeNode::on_timer(Env& env, uint64_t tag) {
 }
 
 void SingleDecreeNode::on_synced(Env& env, SyncId id) {
-  for (Reply& r : held_.release(id))
-    send(env, std::move(r));
+  outbox_.on_synced(env, id);
   settle(env);
 }
 
@@ -209,7 +209,7 @@ void SingleDecreeNode::on_prepare(Env& env, NodeId from, const Message& m) {
   if (options_.bugs.forget_promises)
     send(env, {from, std::move(reply), {}});
   else
-    replies_.push_back({from, std::move(reply), {}});
+    outbox_.reply_when_durable({from, std::move(reply), {}});
 }
 
 void SingleDecreeNode::on_accept(Env& env, NodeId from, const Message& m) {
@@ -237,7 +237,7 @@ void SingleDecreeNode::on_accept(Env& env, NodeId from, const Message& m) {
   reply.mutable_accepted()->add_slots(kSlot);
   Reply r{from, std::move(reply), {}};
   if (options_.observer) r.accepted.emplace_back(kSlot, value);
-  replies_.push_back(std::move(r));
+  outbox_.reply_when_durable(std::move(r));
 }
 
 void SingleDecreeNode::decide(Env& env, const SlotState& state) {
@@ -256,14 +256,6 @@ void SingleDecreeNode::decide(Env& env, const SlotState& state) {
 
 // ---- sending -----------------------------------------------------------------
 
-void SingleDecreeNode::send(Env& env, Reply reply) {
-  report_sent(options_.observer, self_, reply);
-  if (reply.to == self_)
-    inbox_.emplace_back(self_, std::move(reply.message));
-  else
-    send_message(env, reply.to, reply.message);
-}
-
 void SingleDecreeNode::broadcast(Env& env, const Message& m) {
   for (NodeId n = 0; n < cluster_size_; ++n)
     send(env, {n, m, {}});
@@ -273,21 +265,15 @@ void SingleDecreeNode::broadcast(Env& env, const Message& m) {
 // the replies that depend on it.
 void SingleDecreeNode::settle(Env& env) {
   do {
-    while (!inbox_.empty()) {
-      auto [from, m] = std::move(inbox_.front());
-      inbox_.pop_front();
-      handle(env, from, m);
-    }
+    while (auto m = outbox_.next_to_self())
+      handle(env, self_, *m);
     std::optional<SyncId> sync;
     if (sync_wanted_) {
       sync_wanted_ = false;
       sync = store_.sync(env.storage());
     }
-    std::vector<Reply> replies;
-    replies.swap(replies_);
-    for (Reply& r : held_.hold(sync, std::move(replies)))
-      send(env, std::move(r));
-  } while (!inbox_.empty());
+    outbox_.flush(env, sync);
+  } while (outbox_.has_to_self());
 }
 
 }  // namespace synod::paxos

@@ -5,7 +5,7 @@
 #include <optional>
 
 #include "synod/paxos/ballot.h"
-#include "synod/paxos/held_replies.h"
+#include "synod/paxos/outbox.h"
 #include "synod/paxos/paxos_store.h"
 #include "synod/protocol/protocol.h"
 
@@ -78,7 +78,7 @@ class SingleDecreeNode final : public Protocol {
   void decide(Env& env, const SlotState& state);
   bool answer_with_decision(Env& env, NodeId to);
   void raise_promise(Ballot ballot);
-  void send(Env& env, Reply reply);
+  void send(Env& env, Reply reply) { outbox_.send(env, std::move(reply)); }
   void broadcast(Env& env, const Message& m);
   void settle(Env& env);
   bool is_majority(uint64_t mask) const;
@@ -106,10 +106,8 @@ class SingleDecreeNode final : public Protocol {
   uint64_t accepts_ = 0;  // a bit per acceptor
   Value proposing_;
 
-  HeldReplies held_;
-  std::vector<Reply> replies_;  // made by this input, held for its sync
-  bool sync_wanted_ = false;
-  std::deque<std::pair<NodeId, Message>> inbox_;
+  Outbox outbox_;
+  bool sync_wanted_ = false;  // this input wrote something
 };
 
 }  // namespace synod::paxos

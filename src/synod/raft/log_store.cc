@@ -71,11 +71,9 @@ absl::StatusOr<Recovered> LogStore::recover(Storage& storage) {
 
   Index snapshot_index = 0;
   if (auto file = storage.read(kSnapshotFile)) {
-    RecordReader reader(*file);
-    auto payload = reader.next();
+    auto payload = single_record(*file);
     wire::RaftSnapshotRecord record;
-    if (!payload || reader.next() || reader.stop() != RecordReader::Stop::kEnd ||
-        !record.ParseFromArray(payload->data(), static_cast<int>(payload->size())))
+    if (!payload || !record.ParseFromArray(payload->data(), static_cast<int>(payload->size())))
       return absl::DataLossError("raft snapshot file is damaged");
     snapshot_index = record.meta().index();
     out.snapshot = Snapshot{record.meta(), std::make_shared<const std::string>(record.data())};

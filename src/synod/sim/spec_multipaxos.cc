@@ -16,6 +16,7 @@
 #include "synod/protocol/message.h"
 #include "synod/replication/replica_node.h"
 #include "synod/sim/paxos_checker.h"
+#include "synod/sim/replica_agreement.h"
 #include "synod/sim/report.h"
 #include "synod/sim/specs.h"
 
@@ -67,13 +68,14 @@ std::string describe_options(const paxos::MultiPaxosOptions& o) {
          (o.batch ? "on" : "off");
 }
 
-class MultiPaxosSpec final : public ProtocolSpec, public replication::ApplyListener {
+class MultiPaxosSpec final : public ProtocolSpec {
  public:
   MultiPaxosSpec(const SimConfig& config, SimContext& context)
       : options_(engine_options(config)),
         context_(context),
         nodes_(static_cast<size_t>(config.nodes)),
-        checker_(nodes_.size(), context) {
+        checker_(nodes_.size(), context),
+        agreement_(context) {
     options_.observer = &checker_;
     replica_options_.apply_retries_twice = config.bug == "apply-twice";
   }
@@ -84,7 +86,7 @@ class MultiPaxosSpec final : public ProtocolSpec, public replication::ApplyListe
     node.engine = engine.get();
     ++node.incarnation;
     return std::make_unique<replication::ReplicaNode>(
-        std::move(engine), std::make_unique<KvStateMachine>(), replica_options_, this);
+        std::move(engine), std::make_unique<KvStateMachine>(), replica_options_, &agreement_);
   }
 
   void on_crash(NodeId id) override {
@@ -115,15 +117,6 @@ class MultiPaxosSpec final : public ProtocolSpec, public replication::ApplyListe
                                           b.to_string() + " again after a restart");
     }
     max_chosen_ = std::max(max_chosen_, engine.chosen_upto());
-  }
-
-  // ApplyListener: every replica applies the same commands in the same order.
-  void applied(NodeId node, uint64_t index, uint64_t digest) override {
-    auto [it, fresh] = applied_.emplace(index, digest);
-    if (!fresh && it->second != digest)
-      fail("state-machine-safety", "node " + std::to_string(node) + " applied slot " +
-                                       std::to_string(index) +
-                                       " over a different history than another node");
   }
 
   // The leader of the highest ballot among the nodes that are up.
@@ -206,7 +199,7 @@ class MultiPaxosSpec final : public ProtocolSpec, public replication::ApplyListe
   std::vector<NodeState> nodes_;
   PaxosChecker checker_;
   std::map<Ballot, uint64_t> leaders_;  // ballot -> the incarnation that led it
-  std::map<uint64_t, uint64_t> applied_;
+  ReplicaAgreement agreement_;
   Slot max_chosen_ = 0;
   uint64_t snapshots_ = 0;
 };

@@ -21,6 +21,7 @@
 #include "synod/raft/raft_engine.h"
 #include "synod/replication/replica_node.h"
 #include "synod/sim/nemesis.h"
+#include "synod/sim/replica_agreement.h"
 #include "synod/sim/report.h"
 #include "synod/sim/specs.h"
 
@@ -88,12 +89,13 @@ uint64_t entry_digest(const raft::Entry& e) {
   return hash64(e.data(), static_cast<uint64_t>(e.type()));
 }
 
-class RaftSpec final : public ProtocolSpec, public replication::ApplyListener {
+class RaftSpec final : public ProtocolSpec {
  public:
   RaftSpec(const SimConfig& config, SimContext& context)
       : options_(engine_options(config)),
         context_(context),
-        nodes_(static_cast<size_t>(config.nodes)) {
+        nodes_(static_cast<size_t>(config.nodes)),
+        agreement_(context) {
     replica_options_.apply_retries_twice = config.bug == "apply-twice";
     for (FaultKind kind : config.nemesis.faults)
       crash_stop_ |= kind == FaultKind::kCrashStop;
@@ -105,7 +107,7 @@ class RaftSpec final : public ProtocolSpec, public replication::ApplyListener {
     node.engine = engine.get();
     node.checked = {};
     auto replica = std::make_unique<replication::ReplicaNode>(
-        std::move(engine), std::make_unique<KvStateMachine>(), replica_options_, this);
+        std::move(engine), std::make_unique<KvStateMachine>(), replica_options_, &agreement_);
     return replica;
   }
 
@@ -138,15 +140,6 @@ class RaftSpec final : public ProtocolSpec, public replication::ApplyListener {
     }
     check_log(id, raft.log(), node.checked);
     check_commits(id, raft, node.checked);
-  }
-
-  // ApplyListener: every replica applies the same commands in the same order.
-  void applied(NodeId node, uint64_t index, uint64_t digest) override {
-    auto [it, fresh] = applied_.emplace(index, digest);
-    if (!fresh && it->second != digest)
-      fail("state-machine-safety", "node " + std::to_string(node) + " applied index " +
-                                       std::to_string(index) +
-                                       " over a different history than another node");
   }
 
   // The leader of the highest term among the nodes that are up.
@@ -395,7 +388,7 @@ class RaftSpec final : public ProtocolSpec, public replication::ApplyListener {
   std::map<Term, NodeId> leaders_;
   std::map<std::pair<Index, Term>, EntryFact> entries_;
   std::map<Index, CommitFact> committed_;
-  std::map<uint64_t, uint64_t> applied_;  // index -> digest of everything applied to it
+  ReplicaAgreement agreement_;
   Index max_commit_ = 0;
   uint64_t snapshots_ = 0;
   std::set<NodeId> stopped_;
