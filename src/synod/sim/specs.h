@@ -12,5 +12,6 @@ ProtocolInfo phi_detector_protocol();
 ProtocolInfo raft_protocol();
 ProtocolInfo multipaxos_protocol();
 ProtocolInfo paxos_protocol();
+ProtocolInfo two_phase_commit_protocol();
 
 }  // namespace synod::sim
