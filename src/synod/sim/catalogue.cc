@@ -18,6 +18,7 @@ std::vector<ProtocolInfo> build_catalogue() {
       multipaxos_protocol(),
       paxos_protocol(),
       two_phase_commit_protocol(),
+      replicated_two_phase_commit_protocol(),
   };
   std::sort(list.begin(), list.end(),
             [](const ProtocolInfo& a, const ProtocolInfo& b) { return a.name < b.name; });

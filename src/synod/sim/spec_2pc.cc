@@ -1,24 +1,30 @@
 // How the simulator runs two-phase commit (src/synod/txn): node 0
 // coordinates and runs a workload of bank transfers; nodes 1.. hold the
-// accounts. What it checks:
+// accounts. In 2pc-replicated, nodes 0..2 are the coordinator, its decisions
+// made through Raft, and nodes 3.. hold the accounts. What it checks:
 //
 //   atomicity                 the participants of a transaction all commit
-//                             or all abort (as they act, and at the end)
+//                             or all abort (as they act, and at the end),
+//                             and commit only what the coordinator decided
 //   commit-needs-every-yes    commit is decided only after every vote is yes
 //   durability                a restarted coordinator still knows every
-//                             decision a participant acted on
+//                             commit a participant acted on (an abort it
+//                             forgets is presumed again); replicated: the
+//                             leader's state machine does, at the end
 //   conservation              at the end, the money in all accounts is what
-//                             it was (counting participants still in doubt
-//                             as the decision will leave them)
-//   locks-released            at the end, if the coordinator is up, nobody
-//                             is in doubt about a transaction it prepared
-//                             5 s before (faults heal 10 s before the end;
-//                             the workload runs on to the end)
+//                             it was (a participant still in doubt counted
+//                             as the others' outcome will leave it)
+//   locks-released            at the end, if the coordinator is up (a
+//                             majority of its replicas), nobody is in doubt
+//                             about a transaction it prepared 5 s before
+//                             (faults heal 10 s before the end; the
+//                             workload runs on to the end)
 //
 // The summary reports the blocking window: how long prepared participants
 // waited for an outcome, and how many still wait at the end.
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <set>
 
@@ -27,6 +33,7 @@
 #include "synod/sim/specs.h"
 #include "synod/txn/coordinator.h"
 #include "synod/txn/participant.h"
+#include "synod/txn/replicated_coordinator.h"
 
 namespace synod::sim {
 namespace {
@@ -39,8 +46,10 @@ std::string ms(Duration d) {
 
 class TwoPhaseSpec final : public ProtocolSpec, public txn::TxnObserver {
  public:
-  TwoPhaseSpec(const SimConfig& config, SimContext& context)
-      : context_(context),
+  TwoPhaseSpec(const SimConfig& config, SimContext& context, bool replicated)
+      : replicated_(replicated),
+        first_participant_(replicated ? kReplicas : 1),
+        context_(context),
         nodes_(static_cast<size_t>(config.nodes)),
         settled_before_ns_(
             std::chrono::duration_cast<std::chrono::nanoseconds>(config.duration - kSettle)
@@ -50,10 +59,25 @@ class TwoPhaseSpec final : public ProtocolSpec, public txn::TxnObserver {
     options_.bugs.vote_without_persist = config.bug == "vote-without-persist";
     options_.bugs.commit_on_timeout = config.bug == "commit-on-timeout";
     options_.bugs.no_retry = config.bug == "no-retry";
+    if (replicated_) {
+      options_.coordinators.clear();
+      for (NodeId r = 0; r < kReplicas; ++r)
+        options_.coordinators.push_back(r);
+      raft_.tick = std::chrono::milliseconds(10);
+      raft_.raft.heartbeat_ticks = 5;
+      raft_.raft.election_ticks = 30;
+      raft_.snapshot_every = 1000;
+      raft_.snapshot_keep = 250;
+    }
   }
 
   std::unique_ptr<Protocol> make_node(NodeId id) override {
-    if (id == txn::kCoordinator) {
+    if (replicated_ && id < kReplicas) {
+      auto c = std::make_unique<txn::ReplicatedCoordinator>(options_, raft_);
+      replicas_[id] = c.get();
+      return c;
+    }
+    if (!replicated_ && id == txn::kCoordinator) {
       auto c = std::make_unique<txn::Coordinator>(options_);
       coordinator_ = c.get();
       coordinator_restarted_ = restarts_[id]++ > 0;
@@ -65,7 +89,10 @@ class TwoPhaseSpec final : public ProtocolSpec, public txn::TxnObserver {
   }
 
   void on_crash(NodeId id) override {
-    if (id == txn::kCoordinator) {
+    if (replicated_ && id < kReplicas) {
+      if (replicas_[id]) begun_ += replicas_[id]->begun();
+      replicas_[id] = nullptr;
+    } else if (id == txn::kCoordinator) {
       if (coordinator_) begun_ += coordinator_->begun();
       coordinator_ = nullptr;
     } else {
@@ -77,7 +104,20 @@ class TwoPhaseSpec final : public ProtocolSpec, public txn::TxnObserver {
     if (fault.kind == FaultEvent::Kind::kStop) stopped_.insert(fault.node);
   }
 
-  std::optional<NodeId> leader() const override { return txn::kCoordinator; }
+  std::optional<NodeId> leader() const override {
+    if (!replicated_) return txn::kCoordinator;
+    std::optional<NodeId> best;
+    uint64_t best_term = 0;
+    for (NodeId r = 0; r < kReplicas; ++r) {
+      const txn::ReplicatedCoordinator* c = replicas_[r];
+      if (!c || !c->leads()) continue;
+      if (!best || c->engine().node().term() > best_term) {
+        best = r;
+        best_term = c->engine().node().term();
+      }
+    }
+    return best;
+  }
 
   void after_step(NodeId id) override {
     if (id != txn::kCoordinator || !coordinator_restarted_ || !coordinator_ ||
@@ -151,7 +191,7 @@ class TwoPhaseSpec final : public ProtocolSpec, public txn::TxnObserver {
     size_t in_doubt = 0, stuck = 0, committed = 0, aborted = 0;
     bool all_up = true;
     int64_t money = 0, expected = 0;
-    for (NodeId id = 1; id < nodes_.size(); ++id) {
+    for (NodeId id = first_participant_; id < nodes_.size(); ++id) {
       const txn::Participant* p = nodes_[id];
       expected += options_.accounts_per_participant * txn::kInitialBalance;
       if (!p || !p->started()) {
@@ -193,6 +233,20 @@ class TwoPhaseSpec final : public ProtocolSpec, public txn::TxnObserver {
       fail("conservation", "the accounts hold " + std::to_string(money) + " where " +
                                std::to_string(expected) + " was put in");
     bool coordinator_up = coordinator_ && coordinator_->started();
+    if (replicated_) {
+      int up = 0;
+      for (const txn::ReplicatedCoordinator* c : replicas_)
+        if (c && c->started()) {
+          ++up;
+          begun_ += c->begun();
+        }
+      coordinator_up = up > static_cast<int>(kReplicas) / 2;
+      if (auto l = leader())
+        for (const auto& [t, commit] : acted_on_)
+          if (commit && !replicas_[*l]->decisions().count(t))
+            fail("durability", "the coordinator's leader has no record of transaction " +
+                                   std::to_string(t) + ", which a participant committed");
+    }
     if (coordinator_up && all_up && stuck > 0)
       fail("locks-released", std::to_string(stuck) +
                                  " participants still in doubt at the end about transactions "
@@ -219,7 +273,13 @@ class TwoPhaseSpec final : public ProtocolSpec, public txn::TxnObserver {
 
   static constexpr Duration kSettle = std::chrono::seconds(5);
 
+  static constexpr NodeId kReplicas = 3;
+
+  bool replicated_;
+  NodeId first_participant_;
   txn::TxnOptions options_;
+  raft::RaftEngineOptions raft_;
+  std::array<txn::ReplicatedCoordinator*, kReplicas> replicas_{};
   SimContext& context_;
   std::vector<txn::Participant*> nodes_;  // index 0 unused
   txn::Coordinator* coordinator_ = nullptr;
@@ -247,7 +307,21 @@ ProtocolInfo two_phase_commit_protocol() {
       .bugs = {"commit-before-persist", "vote-without-persist", "commit-on-timeout", "no-retry"},
       .serves_clients = false,
       .make = [](const SimConfig& c,
-                 SimContext& context) { return std::make_unique<TwoPhaseSpec>(c, context); },
+                 SimContext& context) { return std::make_unique<TwoPhaseSpec>(c, context, false); },
+  };
+}
+
+ProtocolInfo replicated_two_phase_commit_protocol() {
+  return {
+      .name = "2pc-replicated",
+      .summary =
+          "two-phase commit whose coordinator is nodes 0..2, its decisions made through "
+          "Raft, so its crash does not block; nodes 3.. hold the accounts (5 nodes or "
+          "more)",
+      .bugs = {"commit-before-persist", "vote-without-persist", "commit-on-timeout", "no-retry"},
+      .serves_clients = false,
+      .make = [](const SimConfig& c,
+                 SimContext& context) { return std::make_unique<TwoPhaseSpec>(c, context, true); },
   };
 }
 

@@ -13,5 +13,6 @@ ProtocolInfo raft_protocol();
 ProtocolInfo multipaxos_protocol();
 ProtocolInfo paxos_protocol();
 ProtocolInfo two_phase_commit_protocol();
+ProtocolInfo replicated_two_phase_commit_protocol();
 
 }  // namespace synod::sim

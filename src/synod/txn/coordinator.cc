@@ -96,50 +96,25 @@ void Coordinator::begin(Env& env) {
   last_begin_ = env.now();
   TxnId txn = epoch_ << 32 | ++seq_;
   ++begun_;
-  // A transfer between two different participants (nodes 1..n-1).
-  uint64_t participants = cluster_size_ - 1;
-  NodeId from = static_cast<NodeId>(1 + rng_.uniform(participants));
-  NodeId to = static_cast<NodeId>(1 + rng_.uniform(participants - 1));
-  if (to >= from) ++to;
-  auto account = [&](NodeId p) {
-    return account_name(
-        p,
-        static_cast<int>(rng_.uniform(static_cast<uint64_t>(options_.accounts_per_participant))));
-  };
-  int64_t amount = 1 + static_cast<int64_t>(rng_.uniform(30));
+  std::vector<NodeId> participants;
+  for (NodeId p = 1; p < cluster_size_; ++p)
+    participants.push_back(p);
+  Transfer t = make_transfer(txn, participants, options_.accounts_per_participant, rng_);
   Voting& v = voting_[txn];
-  v.participants = {std::min(from, to), std::max(from, to)};
+  v.participants = t.participants;
   v.started = env.now();
-  for (auto [p, acct, delta] :
-       {std::tuple{from, account(from), -amount}, std::tuple{to, account(to), amount}}) {
-    wire::TxnMessage m = message(txn);
-    wire::TxnOp* op = m.mutable_prepare()->add_ops();
-    op->set_account(acct);
-    op->set_delta(delta);
-    for (NodeId q : v.participants)
-      m.mutable_prepare()->add_participants(q);
+  for (const auto& [p, m] : t.prepares)
     env.send(p, m.SerializeAsString());
-  }
 }
 
 void Coordinator::on_vote(Env& env, NodeId from, TxnId txn, bool commit) {
   auto it = voting_.find(txn);
   if (it == voting_.end()) return;  // decided already
-  Voting& v = it->second;
-  v.votes[from] = commit;
-  bool all_yes = true;
-  for (NodeId p : v.participants) {
-    auto vote = v.votes.find(p);
-    if (vote == v.votes.end()) {
-      all_yes = false;
-      if (commit) return;  // still waiting
-    } else if (!vote->second) {
-      all_yes = false;
-    }
-  }
-  std::vector<NodeId> participants = v.participants;
+  std::optional<bool> outcome = it->second.add(from, commit);
+  if (!outcome) return;
+  std::vector<NodeId> participants = it->second.participants;
   voting_.erase(it);
-  decide(env, txn, all_yes, std::move(participants));
+  decide(env, txn, *outcome, std::move(participants));
 }
 
 void Coordinator::decide(Env& env, TxnId txn, bool commit, std::vector<NodeId> participants) {

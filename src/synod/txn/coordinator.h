@@ -7,6 +7,7 @@
 #include "synod/protocol/protocol.h"
 #include "synod/txn/log.h"
 #include "synod/txn/types.h"
+#include "synod/txn/workload.h"
 
 namespace synod::txn {
 
@@ -47,12 +48,6 @@ class Coordinator final : public Protocol {
 
  private:
   static constexpr uint64_t kTickTimer = 1;
-
-  struct Voting {
-    std::map<NodeId, bool> votes;
-    std::vector<NodeId> participants;
-    Time started{};
-  };
 
   void begin(Env& env);
   void decide(Env& env, TxnId txn, bool commit, std::vector<NodeId> participants);

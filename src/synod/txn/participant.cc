@@ -212,7 +212,8 @@ void Participant::ask(Env& env, TxnId txn, Txn& t) {
   wire::TxnMessage query = message(txn);
   query.mutable_query();
   std::string bytes = query.SerializeAsString();
-  env.send(kCoordinator, bytes);
+  for (NodeId c : options_.coordinators)
+    env.send(c, bytes);
   if (options_.cooperative)
     for (NodeId peer : t.participants)
       if (peer != self_) env.send(peer, bytes);

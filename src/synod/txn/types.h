@@ -43,6 +43,9 @@ struct TxnOptions {
   Duration tick = std::chrono::milliseconds(10);
   // Participants in doubt also ask each other (cooperative termination).
   bool cooperative = true;
+  // Where participants ask when in doubt: the coordinator, or every replica
+  // of a replicated one.
+  std::vector<NodeId> coordinators = {kCoordinator};
   TxnObserver* observer = nullptr;
   struct Bugs {
     bool commit_before_persist = false;  // coordinator sends commit before its decision is durable

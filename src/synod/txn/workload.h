@@ -1,0 +1,31 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "synod/base/rng.h"
+#include "synod/txn/types.h"
+
+namespace synod::txn {
+
+// One transfer: a random amount from an account on one participant to an
+// account on another, as the prepare message each of the two receives.
+struct Transfer {
+  std::vector<NodeId> participants;                           // sorted
+  std::vector<std::pair<NodeId, wire::TxnMessage>> prepares;  // debited first, then credited
+};
+Transfer make_transfer(TxnId txn, const std::vector<NodeId>& participants,
+                       int accounts_per_participant, Rng& rng);
+
+// Phase 1's votes: the decision once every vote is in or one is abort.
+struct Voting {
+  std::vector<NodeId> participants;
+  std::map<NodeId, bool> votes;
+  Time started{};
+
+  // nullopt: still waiting.
+  std::optional<bool> add(NodeId from, bool commit);
+};
+
+}  // namespace synod::txn
