@@ -100,10 +100,6 @@ class TwoPhaseSpec final : public ProtocolSpec, public txn::TxnObserver {
     }
   }
 
-  void on_fault(const FaultEvent& fault) override {
-    if (fault.kind == FaultEvent::Kind::kStop) stopped_.insert(fault.node);
-  }
-
   std::optional<NodeId> leader() const override {
     if (!replicated_) return txn::kCoordinator;
     std::optional<NodeId> best;
@@ -241,11 +237,18 @@ class TwoPhaseSpec final : public ProtocolSpec, public txn::TxnObserver {
           begun_ += c->begun();
         }
       coordinator_up = up > static_cast<int>(kReplicas) / 2;
-      if (auto l = leader())
-        for (const auto& [t, commit] : acted_on_)
-          if (commit && !replicas_[*l]->decisions().count(t))
-            fail("durability", "the coordinator's leader has no record of transaction " +
+      // Every commit a participant applied is on record at some live
+      // replica (a new leader may not have applied its predecessor's
+      // entries yet, so not necessarily at the leader).
+      if (coordinator_up)
+        for (const auto& [t, commit] : acted_on_) {
+          bool recorded = false;
+          for (const txn::ReplicatedCoordinator* c : replicas_)
+            recorded |= c && c->started() && c->decisions().count(t);
+          if (commit && !recorded)
+            fail("durability", "no replica of the coordinator has a record of transaction " +
                                    std::to_string(t) + ", which a participant committed");
+        }
     }
     if (coordinator_up && all_up && stuck > 0)
       fail("locks-released", std::to_string(stuck) +
@@ -285,7 +288,6 @@ class TwoPhaseSpec final : public ProtocolSpec, public txn::TxnObserver {
   txn::Coordinator* coordinator_ = nullptr;
   bool coordinator_restarted_ = false;
   std::map<NodeId, int> restarts_;
-  std::set<NodeId> stopped_;
   std::map<TxnId, std::map<NodeId, bool>> votes_;
   std::set<TxnId> committed_;       // the coordinator decided commit (at some time)
   std::map<TxnId, bool> acted_on_;  // as participants applied

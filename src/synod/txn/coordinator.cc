@@ -39,11 +39,11 @@ void Coordinator::start(Env& env) {
   started_ = true;
   if (env.tracing()) env.note("epoch " + std::to_string(epoch_));
   env.set_timer(options_.tick, kTickTimer);
-  log_.flush(env);
+  epoch_sync_ = *log_.flush(env);
 }
 
 void Coordinator::on_synced(Env& env, SyncId id) {
-  ready_ = true;  // the first sync covers the epoch record
+  if (id >= epoch_sync_) ready_ = true;  // the epoch is durable
   log_.on_synced(env, id);
 }
 

@@ -62,6 +62,7 @@ class Coordinator final : public Protocol {
   size_t cluster_size_ = 0;
   bool started_ = false;
   bool ready_ = false;  // the epoch is durable
+  SyncId epoch_sync_ = 0;
   uint64_t epoch_ = 0;
   uint64_t seq_ = 0;
   uint64_t begun_ = 0;

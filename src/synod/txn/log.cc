@@ -36,20 +36,24 @@ void TxnLog::send_when_durable(NodeId to, const wire::TxnMessage& m) {
   waiting_.push_back({to, m.SerializeAsString()});
 }
 
-void TxnLog::flush(Env& env) {
+std::optional<SyncId> TxnLog::flush(Env& env) {
   std::vector<Out> out;
   out.swap(waiting_);
   if (!pending_.empty()) {
     env.storage().append(kFile, pending_);
     pending_.clear();
-    held_.push_back({env.storage().sync(), std::move(out)});
-  } else if (!held_.empty()) {
+    SyncId id = env.storage().sync();
+    held_.push_back({id, std::move(out)});
+    return id;
+  }
+  if (!held_.empty()) {
     for (Out& o : out)
       held_.back().out.push_back(std::move(o));
   } else {
     for (Out& o : out)
       env.send(o.to, std::move(o.bytes));
   }
+  return std::nullopt;
 }
 
 void TxnLog::on_synced(Env& env, SyncId id) {

@@ -28,8 +28,9 @@ class TxnLog {
   void record(const wire::TxnRecord& r);
   // A message to send once everything recorded so far is durable.
   void send_when_durable(NodeId to, const wire::TxnMessage& m);
-  // The end of an input: write and sync what it recorded; send what may go.
-  void flush(Env& env);
+  // The end of an input: write and sync what it recorded (the sync's id, if
+  // it wrote anything); send what may go.
+  std::optional<SyncId> flush(Env& env);
   // Sync `id` completed: send what waited for it.
   void on_synced(Env& env, SyncId id);
 

@@ -120,7 +120,9 @@ void Participant::on_prepare(Env& env, NodeId from, TxnId txn, const wire::TxnPr
   if (options_.observer) options_.observer->voted(self_, txn, ok);
   vote.mutable_vote()->set_commit(ok);
   if (!ok) {
-    // Abort alone: nothing to keep, nobody can have decided commit.
+    // Abort alone: nobody can have decided commit, so nothing needs to be
+    // durable; remembered so that a duplicate prepare gets the same vote.
+    txns_[txn].state = State::kAborted;
     env.send(from, vote.SerializeAsString());
     return;
   }

@@ -69,6 +69,10 @@ void ReplicatedCoordinator::tick(Env& env) {
     leading_ = true;
     term_ = engine_.node().term();
     seq_ = 0;
+    voting_.clear();  // a leadership lost and won back between two ticks
+    proposed_.clear();
+    sending_.clear();
+    asking_.clear();
     for (const auto& [txn, commit] : decisions_)
       sending_[txn] = {decision_participants_[txn], {}, env.now() - options_.timeout};
     if (env.tracing()) env.note("coordinating, term " + std::to_string(term_));

@@ -19,8 +19,8 @@ inline std::string account_name(NodeId participant, int index) {
   return std::to_string(participant) + "." + std::to_string(index);
 }
 
-// Told what each node tells the world, as it does (a reply that depends on
-// the disk leaves only once durable): how the simulator checks atomicity.
+// Told what each node decides and does, as it does it (votes and decisions
+// when made: they leave once durable): how the simulator checks atomicity.
 class TxnObserver {
  public:
   virtual ~TxnObserver() = default;
