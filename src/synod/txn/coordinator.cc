@@ -6,16 +6,6 @@
 #include "synod/protocol/message.h"
 
 namespace synod::txn {
-namespace {
-
-wire::TxnMessage message(TxnId txn) {
-  wire::TxnMessage m;
-  m.set_txn(txn);
-  return m;
-}
-
-}  // namespace
-
 void Coordinator::start(Env& env) {
   SYNOD_ASSERT(env.self() == kCoordinator);
   cluster_size_ = env.nodes().size();
@@ -71,14 +61,8 @@ void Coordinator::on_timer(Env& env, uint64_t tag) {
   if (tag != kTickTimer) return;
   env.set_timer(options_.tick, kTickTimer);
   // Votes missing after the timeout: abort.
-  std::vector<TxnId> late;
-  for (const auto& [txn, v] : voting_)
-    if (env.now() - v.started >= options_.timeout) late.push_back(txn);
-  for (TxnId txn : late) {
-    std::vector<NodeId> participants = voting_.at(txn).participants;
-    voting_.erase(txn);
+  for (auto& [txn, participants] : take_late(voting_, env.now(), options_.timeout))
     decide(env, txn, options_.bugs.commit_on_timeout, std::move(participants));
-  }
   // Decisions not acknowledged: again.
   for (auto& [txn, d] : decisions_) {
     if (d.done || options_.bugs.no_retry || env.now() - d.sent < options_.timeout) continue;

@@ -4,16 +4,6 @@
 #include "synod/protocol/message.h"
 
 namespace synod::txn {
-namespace {
-
-wire::TxnMessage message(TxnId txn) {
-  wire::TxnMessage m;
-  m.set_txn(txn);
-  return m;
-}
-
-}  // namespace
-
 size_t Participant::in_doubt() const {
   size_t n = 0;
   for (const auto& [id, t] : txns_)

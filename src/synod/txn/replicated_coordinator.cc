@@ -77,14 +77,8 @@ void ReplicatedCoordinator::tick(Env& env) {
       sending_[txn] = {decision_participants_[txn], {}, env.now() - options_.timeout};
     if (env.tracing()) env.note("coordinating, term " + std::to_string(term_));
   }
-  std::vector<TxnId> late;
-  for (const auto& [txn, v] : voting_)
-    if (env.now() - v.started >= options_.timeout) late.push_back(txn);
-  for (TxnId txn : late) {
-    std::vector<NodeId> participants = voting_.at(txn).participants;
-    voting_.erase(txn);
+  for (const auto& [txn, participants] : take_late(voting_, env.now(), options_.timeout))
     propose(env, txn, options_.bugs.commit_on_timeout, participants);
-  }
   for (auto& [txn, s] : sending_) {
     if (options_.bugs.no_retry || env.now() - s.sent < options_.timeout) continue;
     for (NodeId p : s.participants)

@@ -14,6 +14,13 @@ using TxnId = uint64_t;  // the coordinator's epoch in the high 32 bits, a seque
 inline constexpr NodeId kCoordinator = 0;
 inline constexpr int64_t kInitialBalance = 100;
 
+// A message about transaction `txn`, its body still to be set.
+inline wire::TxnMessage message(TxnId txn) {
+  wire::TxnMessage m;
+  m.set_txn(txn);
+  return m;
+}
+
 // Participant p (from 1) holds accounts "p.0" .. "p.<n-1>".
 inline std::string account_name(NodeId participant, int index) {
   return std::to_string(participant) + "." + std::to_string(index);

@@ -43,4 +43,18 @@ std::optional<bool> Voting::add(NodeId from, bool commit) {
   return true;
 }
 
+std::vector<std::pair<TxnId, std::vector<NodeId>>> take_late(std::map<TxnId, Voting>& voting,
+                                                             Time now, Duration timeout) {
+  std::vector<std::pair<TxnId, std::vector<NodeId>>> late;
+  for (auto it = voting.begin(); it != voting.end();) {
+    if (now - it->second.started < timeout) {
+      ++it;
+      continue;
+    }
+    late.emplace_back(it->first, std::move(it->second.participants));
+    it = voting.erase(it);
+  }
+  return late;
+}
+
 }  // namespace synod::txn

@@ -28,4 +28,9 @@ struct Voting {
   std::optional<bool> add(NodeId from, bool commit);
 };
 
+// Takes out of `voting` the transactions whose votes are not all in after
+// `timeout`, with their participants: each is to be decided (abort).
+std::vector<std::pair<TxnId, std::vector<NodeId>>> take_late(std::map<TxnId, Voting>& voting,
+                                                             Time now, Duration timeout);
+
 }  // namespace synod::txn
