@@ -23,6 +23,12 @@ TEST(MultiPaxosExplore, FiveNodesPassSwarmSeeds) {
   expect_every_seed_passes(multipaxos(5, "swarm"), 150);
 }
 
+// Seven nodes allow what five do not: two disjoint sets of acceptors, one
+// accepting an old leader's value and a majority choosing another.
+TEST(MultiPaxosExplore, SevenNodesPassSwarmSeeds) {
+  expect_every_seed_passes(multipaxos(7, "swarm"), 50);
+}
+
 TEST(MultiPaxosExplore, ThreeNodesPassSwarmSeeds) {
   expect_every_seed_passes(multipaxos(3, "swarm"), 150);
 }
