@@ -145,6 +145,13 @@ class Cluster {
     return false;
   }
 
+  // Node i campaigns and wins, every message delivered; false if it does not.
+  bool elect(NodeId i) {
+    if (!tick_until_candidate(i)) return false;
+    run_all();
+    return e(i).role() == MultiPaxosEngine::Role::kLeader;
+  }
+
   // Delivers the messages `pass` accepts, completing syncs between rounds,
   // until the network is quiet; the rest are dropped.
   template <typename Pass>

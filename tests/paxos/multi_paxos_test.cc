@@ -29,9 +29,7 @@ MultiPaxosOptions unbatched() {
 // promised the leader's ballot confirms it.
 TEST(MultiPaxos, ANewLeaderLearnsWhatOnlyADeadNodeKnewChosen) {
   Cluster c(3, unbatched());
-  ASSERT_TRUE(c.tick_until_candidate(0));
-  c.run_all();
-  ASSERT_EQ(c.e(0).role(), Role::kLeader);
+  ASSERT_TRUE(c.elect(0));
   ASSERT_FALSE(c.e(0).propose(c.env(0), "a"));
   c.run_all();
   ASSERT_EQ(c.e(0).chosen_upto(), 1u);
@@ -64,9 +62,7 @@ TEST(MultiPaxos, ALeaderThatCannotCatchUpRunsPhaseOneAgain) {
   MultiPaxosOptions o = unbatched();
   o.snapshot_every = 2;
   Cluster c(3, o);
-  ASSERT_TRUE(c.tick_until_candidate(0));
-  c.run_all();
-  ASSERT_EQ(c.e(0).role(), Role::kLeader);
+  ASSERT_TRUE(c.elect(0));
   // Three commands accepted everywhere, their commit index never sent.
   for (std::string command : {"a", "b", "c"})
     ASSERT_FALSE(c.e(0).propose(c.env(0), command));
@@ -104,9 +100,7 @@ TEST(MultiPaxos, ACrashDuringASnapshotInstallNeverMakesAValueChosen) {
   o.snapshot_every = 5;
   o.snapshot_keep = 1;
   Cluster c(5, o);
-  ASSERT_TRUE(c.tick_until_candidate(0));
-  c.run_all();
-  ASSERT_EQ(c.e(0).role(), Role::kLeader);
+  ASSERT_TRUE(c.elect(0));
   ASSERT_FALSE(c.e(0).propose(c.env(0), "X"));
   c.run(within({0, 4}));  // X accepted by nodes 0 and 4 only: not chosen
   ASSERT_NE(c.e(4).slot(1), nullptr);
@@ -164,9 +158,7 @@ TEST(MultiPaxos, ACrashDuringASnapshotInstallNeverMakesAValueChosen) {
 // with another value steps down (the next test).
 TEST(MultiPaxos, AStaleLeaderNeverTellsAnAcceptorItsOutrankedValueIsChosen) {
   Cluster c(7, unbatched());
-  ASSERT_TRUE(c.tick_until_candidate(0));
-  c.run_all();
-  ASSERT_EQ(c.e(0).role(), Role::kLeader);
+  ASSERT_TRUE(c.elect(0));
   ASSERT_FALSE(c.e(0).propose(c.env(0), "P"));
   c.run(within({0, 2}));  // P accepted by 0 and 2 only
   // Node 3 leads a higher ballot with 4, 5 and 6 and chooses V for slot 1.
@@ -210,9 +202,7 @@ TEST(MultiPaxos, AStaleLeaderNeverTellsAnAcceptorItsOutrankedValueIsChosen) {
 // without promising the higher ballot.
 TEST(MultiPaxos, ALeaderThatLearnsItsSlotChosenOtherwiseStepsDown) {
   Cluster c(5, unbatched());
-  ASSERT_TRUE(c.tick_until_candidate(0));
-  c.run_all();
-  ASSERT_EQ(c.e(0).role(), Role::kLeader);
+  ASSERT_TRUE(c.elect(0));
   ASSERT_FALSE(c.e(0).propose(c.env(0), "P"));
   c.run(within({0, 2}));  // P accepted by 0 and 2 only
   wire::PaxosMessage news;

@@ -38,7 +38,16 @@ inline SimConfig leader_hunt(std::string protocol, std::string bug = "") {
   return c;
 }
 
-inline void expect_every_seed_passes(SimConfig c, uint64_t seeds);
+inline void expect_every_seed_passes(SimConfig c, uint64_t seeds) {
+  for (uint64_t seed = 1; seed <= seeds; ++seed) {
+    c.seed = seed;
+    auto report = run_simulation(c);
+    ASSERT_TRUE(report.ok()) << report.status();
+    ASSERT_TRUE(report->passed()) << report->summary_line() << "\n"
+                                  << report->failure_details() << "replay: synod sim run "
+                                  << report->flags;
+  }
+}
 
 // `faults` on each network model (10% loss, 5% duplication, clocks drifting
 // up to 1e-3), with 3 and 5 nodes.
@@ -57,17 +66,6 @@ inline void expect_every_network_passes(const std::string& protocol, std::string
                    " nodes");
       expect_every_seed_passes(c, seeds);
     }
-  }
-}
-
-inline void expect_every_seed_passes(SimConfig c, uint64_t seeds) {
-  for (uint64_t seed = 1; seed <= seeds; ++seed) {
-    c.seed = seed;
-    auto report = run_simulation(c);
-    ASSERT_TRUE(report.ok()) << report.status();
-    ASSERT_TRUE(report->passed()) << report->summary_line() << "\n"
-                                  << report->failure_details() << "replay: synod sim run "
-                                  << report->flags;
   }
 }
 

@@ -12,7 +12,6 @@
 namespace synod::sim {
 namespace {
 
-
 SimConfig multipaxos(int nodes, std::string_view nemesis) {
   return explore_config("multipaxos", nodes, nemesis);
 }

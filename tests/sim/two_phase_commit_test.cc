@@ -14,18 +14,15 @@
 namespace synod::sim {
 namespace {
 
-struct TwoPcConfig : SimConfig {
-  SimConfig with_protocol(std::string name) const {
-    SimConfig c = *this;
-    c.protocol = std::move(name);
-    return c;
-  }
-};
-
-TwoPcConfig two_pc(int nodes, std::string_view nemesis, std::string bug = "") {
-  TwoPcConfig c{explore_config("2pc", nodes, nemesis)};
+SimConfig two_pc(int nodes, std::string_view nemesis, std::string bug = "",
+                 std::string protocol = "2pc") {
+  SimConfig c = explore_config(std::move(protocol), nodes, nemesis);
   c.bug = std::move(bug);
   return c;
+}
+
+SimConfig replicated(int nodes, std::string_view nemesis, std::string bug = "") {
+  return two_pc(nodes, nemesis, std::move(bug), "2pc-replicated");
 }
 
 std::string field(const RunReport& report, std::string_view name) {
@@ -106,7 +103,7 @@ TEST(TwoPhaseCommit, NeverRetryingLeavesLocksHeld) {
 TEST(TwoPhaseCommitReplicated, PassesSwarmSeeds) {
   for (int nodes : {5, 6}) {
     SCOPED_TRACE(std::to_string(nodes) + " nodes");
-    expect_every_seed_passes(two_pc(nodes, "swarm").with_protocol("2pc-replicated"), 100);
+    expect_every_seed_passes(replicated(nodes, "swarm"), 100);
   }
 }
 
@@ -141,7 +138,7 @@ TEST(TwoPhaseCommitReplicated, EachBugIsFound) {
                         Case{"vote-without-persist", "crash", {"atomicity", "conservation"}},
                         Case{"commit-on-timeout", "partition,crash", {"commit-needs-every-yes"}}}) {
     SCOPED_TRACE(k.bug);
-    auto failure = first_failure(two_pc(5, k.nemesis, k.bug).with_protocol("2pc-replicated"), 100);
+    auto failure = first_failure(replicated(5, k.nemesis, k.bug), 100);
     ASSERT_TRUE(failure.has_value()) << "not found in 100 seeds";
     bool caught = false;
     for (const std::string& check : k.checks)

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "synod/paxos/observer.h"
+#include "synod/protocol/durable_queue.h"
 #include "synod/protocol/message.h"
 #include "synod/protocol/storage.h"
 #include "synod/wire/paxos.pb.h"
@@ -22,9 +23,8 @@ struct Reply {
 // How a Paxos node sends. To a peer through the Env; to itself (its own
 // acceptor answering its own proposer) through an inbox the node drains
 // before the input returns. An acceptor's replies wait until what they
-// promise is durable: those made by one input wait for that input's sync or,
-// if it wrote nothing, behind whatever already waits (they may depend on
-// those writes). The observer hears of each message as it leaves.
+// promise is durable (DurableQueue). The observer hears of each message as
+// it leaves.
 class Outbox {
  public:
   void start(NodeId self, PaxosObserver* observer) {
@@ -47,25 +47,14 @@ class Outbox {
   void flush(Env& env, std::optional<SyncId> sync) {
     std::vector<Reply> replies;
     replies.swap(replies_);
-    if (sync) {
-      held_.push_back({*sync, std::move(replies)});
-    } else if (!held_.empty()) {
-      for (Reply& r : replies)
-        held_.back().replies.push_back(std::move(r));
-    } else {
-      for (Reply& r : replies)
-        send(env, std::move(r));
-    }
+    for (Reply& r : held_.hold(sync, std::move(replies)))
+      send(env, std::move(r));
   }
 
   // Sync `synced` completed: what waited for it leaves, in order.
   void on_synced(Env& env, SyncId synced) {
-    while (!held_.empty() && held_.front().sync <= synced) {
-      Held held = std::move(held_.front());
-      held_.pop_front();
-      for (Reply& r : held.replies)
-        send(env, std::move(r));
-    }
+    for (Reply& r : held_.release(synced))
+      send(env, std::move(r));
   }
 
   // The oldest message this node sent itself and has not handled yet.
@@ -78,11 +67,6 @@ class Outbox {
   bool has_to_self() const { return !inbox_.empty(); }
 
  private:
-  struct Held {
-    SyncId sync;
-    std::vector<Reply> replies;
-  };
-
   void report(const Reply& reply) const {
     if (!observer_) return;
     const wire::PaxosMessage& m = reply.message;
@@ -93,7 +77,7 @@ class Outbox {
 
   NodeId self_ = 0;
   PaxosObserver* observer_ = nullptr;
-  std::deque<Held> held_;
+  DurableQueue<Reply> held_;
   std::vector<Reply> replies_;  // made by the current input
   std::deque<wire::PaxosMessage> inbox_;
 };

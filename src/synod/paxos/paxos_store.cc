@@ -2,6 +2,7 @@
 
 #include "absl/status/status.h"
 #include "synod/base/record.h"
+#include "synod/protocol/record_log.h"
 
 namespace synod::paxos {
 namespace {
@@ -25,17 +26,9 @@ absl::StatusOr<Recovered> PaxosStore::recover(Storage& storage) {
     out.snapshot_slot = record.slot();
     out.snapshot = std::make_shared<const std::string>(std::move(*record.mutable_data()));
   }
-  auto file = storage.read(kLogFile);
-  if (!file) return out;
-  RecordReader reader(*file);
-  size_t offset = 0;
-  while (auto payload = reader.next()) {
-    wire::PaxosRecord record;
-    if (!record.ParseFromArray(payload->data(), static_cast<int>(payload->size())))
-      return absl::DataLossError(
-          "paxos log: a record with a valid checksum does not parse at "
-          "offset " +
-          std::to_string(offset));
+  auto records = read_record_log<wire::PaxosRecord>(storage, kLogFile);
+  if (!records.ok()) return records.status();
+  for (wire::PaxosRecord& record : *records) {
     switch (record.body_case()) {
       case wire::PaxosRecord::kPromise:
         out.promised = std::max(out.promised, Ballot::of(record.promise()));
@@ -59,17 +52,9 @@ absl::StatusOr<Recovered> PaxosStore::recover(Storage& storage) {
           it->second.set_chosen(true);
         break;
       case wire::PaxosRecord::BODY_NOT_SET:
-        return absl::DataLossError("paxos log: an empty record at offset " +
-                                   std::to_string(offset));
+        return absl::DataLossError("paxos log: an empty record");
     }
-    offset = reader.valid_bytes();
   }
-  if (reader.stop() == RecordReader::Stop::kCorrupt)
-    return absl::DataLossError("paxos log is corrupt at offset " +
-                               std::to_string(reader.valid_bytes()) +
-                               " (a bad record with data after it)");
-  if (reader.stop() == RecordReader::Stop::kTornTail)
-    storage.overwrite(kLogFile, std::string_view(*file).substr(0, reader.valid_bytes()));
   return out;
 }
 

@@ -80,7 +80,8 @@ class TwoPhaseSpec final : public ProtocolSpec, public txn::TxnObserver {
     if (!replicated_ && id == txn::kCoordinator) {
       auto c = std::make_unique<txn::Coordinator>(options_);
       coordinator_ = c.get();
-      coordinator_restarted_ = restarts_[id]++ > 0;
+      coordinator_restarted_ = coordinator_made_;
+      coordinator_made_ = true;
       return c;
     }
     auto p = std::make_unique<txn::Participant>(options_);
@@ -286,8 +287,8 @@ class TwoPhaseSpec final : public ProtocolSpec, public txn::TxnObserver {
   SimContext& context_;
   std::vector<txn::Participant*> nodes_;  // index 0 unused
   txn::Coordinator* coordinator_ = nullptr;
+  bool coordinator_made_ = false;  // once: any later one is a restart
   bool coordinator_restarted_ = false;
-  std::map<NodeId, int> restarts_;
   std::map<TxnId, std::map<NodeId, bool>> votes_;
   std::set<TxnId> committed_;       // the coordinator decided commit (at some time)
   std::map<TxnId, bool> acted_on_;  // as participants applied
@@ -299,32 +300,37 @@ class TwoPhaseSpec final : public ProtocolSpec, public txn::TxnObserver {
 
 }  // namespace
 
-ProtocolInfo two_phase_commit_protocol() {
+namespace {
+
+ProtocolInfo two_pc_info(std::string name, std::string summary, bool replicated) {
   return {
-      .name = "2pc",
-      .summary =
-          "two-phase commit: node 0 coordinates bank transfers between accounts held "
-          "on nodes 1..; recovery, presumed abort, cooperative termination; reports the "
-          "blocking window",
+      .name = std::move(name),
+      .summary = std::move(summary),
       .bugs = {"commit-before-persist", "vote-without-persist", "commit-on-timeout", "no-retry"},
       .serves_clients = false,
-      .make = [](const SimConfig& c,
-                 SimContext& context) { return std::make_unique<TwoPhaseSpec>(c, context, false); },
+      .make =
+          [replicated](const SimConfig& c, SimContext& context) {
+            return std::make_unique<TwoPhaseSpec>(c, context, replicated);
+          },
   };
 }
 
+}  // namespace
+
+ProtocolInfo two_phase_commit_protocol() {
+  return two_pc_info("2pc",
+                     "two-phase commit: node 0 coordinates bank transfers between accounts held "
+                     "on nodes 1..; recovery, presumed abort, cooperative termination; reports "
+                     "the blocking window",
+                     false);
+}
+
 ProtocolInfo replicated_two_phase_commit_protocol() {
-  return {
-      .name = "2pc-replicated",
-      .summary =
-          "two-phase commit whose coordinator is nodes 0..2, its decisions made through "
-          "Raft, so its crash does not block; nodes 3.. hold the accounts (5 nodes or "
-          "more)",
-      .bugs = {"commit-before-persist", "vote-without-persist", "commit-on-timeout", "no-retry"},
-      .serves_clients = false,
-      .make = [](const SimConfig& c,
-                 SimContext& context) { return std::make_unique<TwoPhaseSpec>(c, context, true); },
-  };
+  return two_pc_info("2pc-replicated",
+                     "two-phase commit whose coordinator is nodes 0..2, its decisions made "
+                     "through Raft, so its crash does not block; nodes 3.. hold the accounts "
+                     "(5 nodes or more)",
+                     true);
 }
 
 }  // namespace synod::sim

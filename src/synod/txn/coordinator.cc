@@ -9,6 +9,8 @@ namespace synod::txn {
 void Coordinator::start(Env& env) {
   SYNOD_ASSERT(env.self() == kCoordinator);
   cluster_size_ = env.nodes().size();
+  for (NodeId p = 1; p < cluster_size_; ++p)
+    participants_.push_back(p);
   rng_ = env.rng().split("txn");
   auto records = log_.recover(env.storage());
   SYNOD_ASSERT_MSG(records.ok(), std::string(records.status().message()).c_str());
@@ -70,7 +72,7 @@ void Coordinator::on_timer(Env& env, uint64_t tag) {
       if (std::find(d.acked.begin(), d.acked.end(), p) == d.acked.end())
         send_decision(env, txn, d, p);
   }
-  if (ready_ && cluster_size_ >= 3 && env.now() - last_begin_ >= options_.interval &&
+  if (ready_ && participants_.size() >= 2 && env.now() - last_begin_ >= options_.interval &&
       static_cast<int>(voting_.size()) < options_.max_in_flight)
     begin(env);
   log_.flush(env);
@@ -78,17 +80,9 @@ void Coordinator::on_timer(Env& env, uint64_t tag) {
 
 void Coordinator::begin(Env& env) {
   last_begin_ = env.now();
-  TxnId txn = epoch_ << 32 | ++seq_;
   ++begun_;
-  std::vector<NodeId> participants;
-  for (NodeId p = 1; p < cluster_size_; ++p)
-    participants.push_back(p);
-  Transfer t = make_transfer(txn, participants, options_.accounts_per_participant, rng_);
-  Voting& v = voting_[txn];
-  v.participants = t.participants;
-  v.started = env.now();
-  for (const auto& [p, m] : t.prepares)
-    env.send(p, m.SerializeAsString());
+  start_transfer(env, epoch_ << 32 | ++seq_, participants_, options_.accounts_per_participant, rng_,
+                 voting_);
 }
 
 void Coordinator::on_vote(Env& env, NodeId from, TxnId txn, bool commit) {

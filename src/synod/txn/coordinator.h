@@ -60,6 +60,7 @@ class Coordinator final : public Protocol {
   TxnLog log_;
   Rng rng_{0};
   size_t cluster_size_ = 0;
+  std::vector<NodeId> participants_;  // every node but this one
   bool started_ = false;
   bool ready_ = false;  // the epoch is durable
   SyncId epoch_sync_ = 0;

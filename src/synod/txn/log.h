@@ -1,11 +1,11 @@
 #pragma once
 
-#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "synod/protocol/durable_queue.h"
 #include "synod/protocol/protocol.h"
 #include "synod/wire/txn.pb.h"
 
@@ -39,13 +39,9 @@ class TxnLog {
     NodeId to;
     std::string bytes;
   };
-  struct Held {
-    SyncId sync;
-    std::vector<Out> out;
-  };
   std::string pending_;       // framed records not yet written
   std::vector<Out> waiting_;  // made by the current input
-  std::deque<Held> held_;
+  DurableQueue<Out> held_;
 };
 
 }  // namespace synod::txn

@@ -57,7 +57,7 @@ void Participant::on_message(Env& env, const Incoming& message) {
       on_decision(env, message.from, m->txn(), m->decision().commit());
       break;
     case wire::TxnMessage::kQuery:
-      on_query(env, message.from, m->txn());
+      on_query(message.from, m->txn());
       break;
     case wire::TxnMessage::kState:
       on_state(env, m->txn(), m->state().state());
@@ -82,17 +82,12 @@ void Participant::on_synced(Env& env, SyncId id) {
   log_.on_synced(env, id);
 }
 
-void Participant::reply(Env& env, NodeId to, TxnId, wire::TxnMessage m) {
-  (void)env;
-  log_.send_when_durable(to, m);
-}
-
 void Participant::on_prepare(Env& env, NodeId from, TxnId txn, const wire::TxnPrepare& p) {
   wire::TxnMessage vote = message(txn);
   if (auto it = txns_.find(txn); it != txns_.end()) {
     // Asked again (a duplicate): the same answer.
     vote.mutable_vote()->set_commit(it->second.state != State::kAborted);
-    reply(env, from, txn, std::move(vote));
+    log_.send_when_durable(from, vote);
     return;
   }
   bool ok = !p.ops().empty();
@@ -131,7 +126,7 @@ void Participant::on_prepare(Env& env, NodeId from, TxnId txn, const wire::TxnPr
     return;
   }
   log_.record(r);
-  reply(env, from, txn, std::move(vote));
+  log_.send_when_durable(from, vote);
 }
 
 void Participant::finish(Env& env, TxnId txn, Txn& t, bool commit) {
@@ -161,10 +156,10 @@ void Participant::on_decision(Env& env, NodeId from, TxnId txn, bool commit) {
   // prepared it, at once: it has nothing to do).
   wire::TxnMessage ack = message(txn);
   ack.mutable_ack();
-  reply(env, from, txn, std::move(ack));
+  log_.send_when_durable(from, ack);
 }
 
-void Participant::on_query(Env& env, NodeId from, TxnId txn) {
+void Participant::on_query(NodeId from, TxnId txn) {
   wire::TxnMessage answer = message(txn);
   auto it = txns_.find(txn);
   if (it == txns_.end()) {
@@ -189,7 +184,7 @@ void Participant::on_query(Env& env, NodeId from, TxnId txn) {
         break;
     }
   }
-  reply(env, from, txn, std::move(answer));
+  log_.send_when_durable(from, answer);
 }
 
 void Participant::on_state(Env& env, TxnId txn, wire::TxnState::State state) {

@@ -52,12 +52,11 @@ class Participant final : public Protocol {
 
   void on_prepare(Env& env, NodeId from, TxnId txn, const wire::TxnPrepare& p);
   void on_decision(Env& env, NodeId from, TxnId txn, bool commit);
-  void on_query(Env& env, NodeId from, TxnId txn);
+  void on_query(NodeId from, TxnId txn);
   void on_state(Env& env, TxnId txn, wire::TxnState::State state);
   // Applies or drops a prepared transaction's operations and records it.
   void finish(Env& env, TxnId txn, Txn& t, bool commit);
   void ask(Env& env, TxnId txn, Txn& t);
-  void reply(Env& env, NodeId to, TxnId txn, wire::TxnMessage m);
 
   TxnOptions options_;
   TxnLog log_;

@@ -92,14 +92,9 @@ void ReplicatedCoordinator::tick(Env& env) {
 
 void ReplicatedCoordinator::begin(Env& env) {
   last_begin_ = env.now();
-  TxnId txn = term_ << 32 | ++seq_;
   ++begun_;
-  Transfer t = make_transfer(txn, participants_, options_.accounts_per_participant, rng_);
-  Voting& v = voting_[txn];
-  v.participants = t.participants;
-  v.started = env.now();
-  for (const auto& [p, m] : t.prepares)
-    env.send(p, m.SerializeAsString());
+  start_transfer(env, term_ << 32 | ++seq_, participants_, options_.accounts_per_participant, rng_,
+                 voting_);
 }
 
 void ReplicatedCoordinator::propose(Env& env, TxnId txn, bool commit,

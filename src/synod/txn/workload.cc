@@ -57,4 +57,14 @@ std::vector<std::pair<TxnId, std::vector<NodeId>>> take_late(std::map<TxnId, Vot
   return late;
 }
 
+void start_transfer(Env& env, TxnId txn, const std::vector<NodeId>& participants,
+                    int accounts_per_participant, Rng& rng, std::map<TxnId, Voting>& voting) {
+  Transfer t = make_transfer(txn, participants, accounts_per_participant, rng);
+  Voting& v = voting[txn];
+  v.participants = t.participants;
+  v.started = env.now();
+  for (const auto& [p, m] : t.prepares)
+    env.send(p, m.SerializeAsString());
+}
+
 }  // namespace synod::txn

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "synod/base/rng.h"
+#include "synod/protocol/protocol.h"
 #include "synod/txn/types.h"
 
 namespace synod::txn {
@@ -27,6 +28,11 @@ struct Voting {
   // nullopt: still waiting.
   std::optional<bool> add(NodeId from, bool commit);
 };
+
+// Starts transfer `txn` among `participants`: sends each its prepare and
+// opens its voting.
+void start_transfer(Env& env, TxnId txn, const std::vector<NodeId>& participants,
+                    int accounts_per_participant, Rng& rng, std::map<TxnId, Voting>& voting);
 
 // Takes out of `voting` the transactions whose votes are not all in after
 // `timeout`, with their participants: each is to be decided (abort).
