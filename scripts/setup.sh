@@ -10,6 +10,7 @@ packages=(
   # libraries (DESIGN.md: well-kept Debian packages for what they do well)
   libprotobuf-dev protobuf-compiler libabsl-dev
   libcli11-dev nlohmann-json3-dev
+  libasio-dev libspdlog-dev libtomlplusplus-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
 )

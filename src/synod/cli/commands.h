@@ -12,5 +12,7 @@ inline constexpr int kExitBadArguments = 2;
 // Each adds its subcommand; the callback's result becomes the exit code.
 void add_sim_commands(CLI::App& app, int& exit_code);
 void add_check_commands(CLI::App& app, int& exit_code);
+void add_serve_command(CLI::App& app, int& exit_code);
+void add_kv_commands(CLI::App& app, int& exit_code);
 
 }  // namespace synod::cli

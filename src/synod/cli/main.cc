@@ -10,11 +10,15 @@ int main(int argc, char** argv) {
       "  synod sim run      run one simulation and check it\n"
       "  synod sim explore  run many seeds, report the failing ones\n"
       "  synod sim list     the protocols and their injectable bugs\n"
-      "  synod check history FILE   check a recorded history for linearizability"};
+      "  synod check history FILE   check a recorded history for linearizability\n"
+      "  synod serve        run a member of a replicated key-value store (etcd's flags)\n"
+      "  synod kv put|get|del|load  talk to a running cluster"};
   app.require_subcommand(1);
   int exit_code = synod::cli::kExitOk;
   synod::cli::add_sim_commands(app, exit_code);
   synod::cli::add_check_commands(app, exit_code);
+  synod::cli::add_serve_command(app, exit_code);
+  synod::cli::add_kv_commands(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

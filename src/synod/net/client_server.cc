@@ -1,0 +1,88 @@
+#include "synod/net/client_server.h"
+
+#include <spdlog/spdlog.h>
+
+namespace synod::net {
+
+ClientServer::ClientServer(asio::io_context& io, Options options, OnRequest on_request)
+    : io_(io), options_(std::move(options)), on_request_(std::move(on_request)), acceptor_(io) {}
+
+ClientServer::~ClientServer() {
+  stop();
+}
+
+absl::Status ClientServer::listen(const asio::ip::tcp::endpoint& at) {
+  asio::error_code ec;
+  acceptor_.open(at.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(at, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    return absl::UnavailableError("cannot listen for clients on " + to_string(at) + ": " +
+                                  ec.message());
+  accept();
+  return absl::OkStatus();
+}
+
+asio::ip::tcp::endpoint ClientServer::local_endpoint() const {
+  asio::error_code ec;
+  return acceptor_.local_endpoint(ec);
+}
+
+void ClientServer::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  asio::error_code ignored;
+  acceptor_.close(ignored);
+  auto connections = std::move(connections_);
+  for (auto& [id, connection] : connections)
+    connection->close("shutting down");
+}
+
+void ClientServer::accept() {
+  acceptor_.async_accept([this](asio::error_code ec, asio::ip::tcp::socket socket) {
+    if (stopped_ || ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      auto connection = std::make_shared<Connection>(std::move(socket), options_.limits);
+      if (connections_.size() >= options_.max_connections) {
+        spdlog::warn("{}: refused a client connection from {}: {} are open already",
+                     options_.hello.name(), connection->remote(), connections_.size());
+        connection->close("too many connections");
+      } else {
+        // Ids are not reused while the process lives (4 billion connections).
+        ProcessId id = next_id_++;
+        connections_[id] = connection;
+        connection->start(
+            {.on_frame =
+                 [this, id, raw = connection.get()](std::string_view bytes) {
+                   wire::ClientRequest request;
+                   if (!request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+                     ++bad_frames_;
+                     spdlog::warn("{}: closing client connection {}: a malformed request",
+                                  options_.hello.name(), raw->remote());
+                     return false;
+                   }
+                   on_request_(id, request);
+                   return true;
+                 },
+             .on_close = [this, id](const std::string&) { connections_.erase(id); }});
+        wire::ServerFrame hello;
+        *hello.mutable_hello() = options_.hello;
+        connection->send(hello.SerializeAsString());
+      }
+    }
+    accept();
+  });
+}
+
+void ClientServer::reply(ProcessId client, const wire::ClientReply& reply) {
+  auto it = connections_.find(client);
+  if (it == connections_.end()) return;
+  wire::ServerFrame frame;
+  *frame.mutable_reply() = reply;
+  if (!it->second->send(frame.SerializeAsString()))
+    // A client that does not read its replies would hold memory without bound.
+    it->second->close("the client is not reading its replies");
+}
+
+}  // namespace synod::net

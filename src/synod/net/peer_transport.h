@@ -1,0 +1,103 @@
+#pragma once
+
+#include <asio.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "absl/status/status.h"
+#include "synod/base/rng.h"
+#include "synod/base/types.h"
+#include "synod/net/connection.h"
+#include "synod/wire/peer.pb.h"
+
+namespace synod::net {
+
+struct PeerAddress {
+  std::string name;
+  asio::ip::tcp::endpoint endpoint;
+};
+
+struct PeerTransportOptions {
+  uint64_t cluster_id = 0;
+  NodeId self = 0;
+  std::string self_name;
+  std::map<NodeId, PeerAddress> peers;  // every other node of the cluster
+  Connection::Limits limits;
+  // Reconnection waits a random time in [backoff/2, backoff]; backoff
+  // doubles after each failure, from min up to max, and resets on success.
+  Duration backoff_min = std::chrono::milliseconds(50);
+  Duration backoff_max = std::chrono::seconds(2);
+  // A dialer must say who it is within this long, and at most this many
+  // connections may be waiting to.
+  Duration hello_timeout = std::chrono::seconds(5);
+  size_t max_unidentified = 64;
+};
+
+// Messages between the nodes of one cluster over TCP. Each node dials every
+// peer and sends on that connection only; it receives on the connections its
+// peers dialed. A dialer first says who it is (cluster id, its node id, the
+// node it means to reach); a connection from another cluster, or from a
+// node that is not a member, is refused with a reason and logged.
+//
+// Delivery is what a protocol expects of a network: messages may be lost
+// (while a peer is down or its queue is full) but arrive in order on one
+// connection, unaltered. A frame that does not parse, or is over the limit,
+// closes its connection; the node goes on.
+class PeerTransport {
+ public:
+  using Deliver = std::function<void(NodeId from, wire::PeerMessage& message)>;
+
+  PeerTransport(asio::io_context& io, PeerTransportOptions options, Rng rng, Deliver deliver);
+  ~PeerTransport();
+
+  absl::Status listen(const asio::ip::tcp::endpoint& at);
+  void start();  // dials every peer
+  void stop();   // closes everything; nothing is delivered after it
+
+  void send(NodeId to, const wire::PeerMessage& message);
+
+  struct PeerStats {
+    bool connected = false;
+    uint64_t sent = 0;
+    uint64_t dropped = 0;  // while disconnected or over the queue bound
+    uint64_t received = 0;
+  };
+  PeerStats stats(NodeId peer) const;
+  uint64_t refused_connections() const { return refused_; }
+  uint64_t closed_for_bad_frames() const { return bad_frames_; }
+  asio::ip::tcp::endpoint local_endpoint() const;
+
+ private:
+  struct Link;
+  void dial(Link& link);
+  void connected(Link& link, asio::ip::tcp::socket socket);
+  void lost(Link& link, const std::string& why);
+  void accept();
+  void identify(const std::shared_ptr<Connection>& connection);
+  // What an accepted connection has said of itself so far.
+  struct Inbound {
+    enum Stage { kWaiting, kIdentified, kRefused } stage = kWaiting;
+    NodeId from = 0;
+  };
+  bool check_hello(const std::shared_ptr<Connection>& connection, std::string_view frame,
+                   Inbound& state);
+  std::string who(NodeId node) const;
+
+  asio::io_context& io_;
+  PeerTransportOptions options_;
+  Rng rng_;
+  Deliver deliver_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::map<NodeId, std::unique_ptr<Link>> links_;
+  std::set<std::shared_ptr<Connection>> inbound_;
+  size_t unidentified_ = 0;
+  std::map<NodeId, uint64_t> received_;
+  uint64_t refused_ = 0;
+  uint64_t bad_frames_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace synod::net
