@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <random>
 
 #include "synod/check/history.h"
@@ -138,6 +139,7 @@ int run_load(const KvFlags& flags, const LoadFlags& load) {
   std::vector<std::unique_ptr<net::KvClient>> clients;
   std::vector<int64_t> latencies;
   uint64_t issued = 0, ok = 0, unknown = 0;
+  std::map<std::string, uint64_t> errors;  // why requests went unanswered
   int64_t last_report = 0;
 
   std::function<void(size_t)> next = [&](size_t c) {
@@ -177,6 +179,7 @@ int run_load(const KvFlags& flags, const LoadFlags& load) {
           record.value = outcome.result.value();
       } else {
         ++unknown;
+        ++errors[outcome.error];
         record.outcome = check::Outcome::kUnknown;
         if (record.kind == check::OpKind::kPut) record.value = op.value();
       }
@@ -207,6 +210,8 @@ int run_load(const KvFlags& flags, const LoadFlags& load) {
       static_cast<unsigned long long>(unknown), seconds, static_cast<double>(ok) / seconds,
       ms(percentile(latencies, 0.5)), ms(percentile(latencies, 0.9)),
       ms(percentile(latencies, 0.99)), latencies.empty() ? 0.0 : ms(latencies.back()));
+  for (const auto& [why, n] : errors)
+    std::printf("  %llu unanswered: %s\n", static_cast<unsigned long long>(n), why.c_str());
   return ok > 0 ? kExitOk : kExitCheckFailed;
 }
 

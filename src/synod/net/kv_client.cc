@@ -23,6 +23,7 @@ KvClient::~KvClient() {
 void KvClient::close() {
   attempt_timer_.cancel();
   retry_timer_.cancel();
+  ++generation_;
   if (connection_) connection_->close("client closed");
   connection_.reset();
 }
@@ -40,9 +41,11 @@ void KvClient::submit(const wire::KvOp& op, Done done) {
 }
 
 void KvClient::connect(size_t endpoint) {
+  // A new generation first: closing the old connection must not run its
+  // handlers as if it were current (they would start yet another attempt).
+  uint64_t generation = ++generation_;
   if (connection_) connection_->close("switching node");
   connection_.reset();
-  uint64_t generation = ++generation_;
   connected_to_ = endpoint;
   auto socket = std::make_shared<asio::ip::tcp::socket>(io_);
   socket->async_connect(

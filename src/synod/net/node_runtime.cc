@@ -141,6 +141,18 @@ void NodeRuntime::cancel_timer(TimerId timer) {
 void NodeRuntime::arm_timer() {
   if (stopped_ || deadlines_.empty()) return;
   Time earliest = deadlines_.begin()->first.first;
+  if (earliest <= now()) {
+    // Due already (a zero delay: "after the inputs queued now"): run it after
+    // the handlers already on the loop, so they batch, with no timer syscall.
+    if (!fire_posted_) {
+      fire_posted_ = true;
+      asio::post(io_, [this] {
+        fire_posted_ = false;
+        fire_timers();
+      });
+    }
+    return;
+  }
   if (earliest >= armed_for_) return;  // already armed at or before it
   armed_for_ = earliest;
   alarm_.expires_at(epoch_ + earliest.time_since_epoch());

@@ -90,6 +90,7 @@ class NodeRuntime final : private Env {
 
   asio::steady_timer alarm_;
   Time armed_for_ = Time::max();
+  bool fire_posted_ = false;
   std::map<std::pair<Time, TimerId>, Timer> deadlines_;
   std::map<TimerId, Time> timers_;
   TimerId next_timer_ = 1;

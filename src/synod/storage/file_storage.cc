@@ -225,12 +225,16 @@ SyncId FileStorage::sync() {
     file->in_next_batch = false;
   Batch batch = std::exchange(next_, Batch{});
   batch.id = ++last_issued_;
+  bool wake = false;
   {
     std::lock_guard lock(mu_);
     SYNOD_ASSERT(queue_.size() < kMaxPendingSyncs);
     queue_.push_back(std::move(batch));
+    wake = sync_thread_idle_;
   }
-  work_cv_.notify_one();
+  // A busy sync thread looks at the queue again before it waits: waking it
+  // for every sync would cost a context switch per proposal.
+  if (wake) work_cv_.notify_one();
   return last_issued_;
 }
 
@@ -272,7 +276,9 @@ void FileStorage::drain() {
 void FileStorage::run() {
   std::unique_lock lock(mu_);
   for (;;) {
+    sync_thread_idle_ = true;
     work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    sync_thread_idle_ = false;
     if (queue_.empty()) return;  // stopping, and nothing left to do
     std::deque<Batch> round = std::exchange(queue_, {});
     lock.unlock();

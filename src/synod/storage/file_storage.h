@@ -125,6 +125,7 @@ class FileStorage final : public Storage {
   std::condition_variable done_cv_;  // a round completed
   std::deque<Batch> queue_;
   bool stopping_ = false;
+  bool sync_thread_idle_ = false;       // waiting on work_cv_ (guarded by mu_)
   std::atomic<uint64_t> completed_{0};  // highest id completed (= count: ids are 1, 2, ...)
   std::atomic<uint64_t> rounds_{0};
 
