@@ -74,8 +74,9 @@ int run_one(const KvFlags& flags, wire::KvOp op) {
   int code = kExitOk;
   client.submit(op, [&](const net::KvOutcome& outcome) {
     if (outcome.kind != net::KvOutcome::Kind::kOk) {
+      // The error says why: a deadline passed, or no endpoint is the leader.
       std::fprintf(
-          stderr, "synod kv: no answer within %.0f s (%s)%s\n", flags.timeout_s,
+          stderr, "synod kv: gave up (--timeout %.0f s): %s%s\n", flags.timeout_s,
           outcome.error.c_str(),
           op.kind() == wire::KvOp::GET ? "" : "; the write may or may not have taken effect");
       code = kExitCheckFailed;
