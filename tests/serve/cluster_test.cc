@@ -85,6 +85,13 @@ void expect_serves(Cluster& c, const std::string& key, const std::string& value)
   EXPECT_EQ(get.out, key + "\n" + value + "\n");
 }
 
+// 200 writes, so that every member's log has records to damage.
+void write_some(Cluster& c) {
+  RunResult load =
+      c.kv({"load", "--requests", "200", "--clients", "4", "--keys", "50", "--value-size", "32"});
+  ASSERT_EQ(load.code, 0) << load.out << load.err;
+}
+
 // 1. The ordinary life of a cluster: elect, put, get, delete, stop, start
 // again from the write-ahead logs.
 TEST(Serve, ThreeMembersServeAndKeepTheirDataAcrossARestart) {
@@ -292,9 +299,7 @@ TEST(Serve, WriteAheadLogDamage) {
   Cluster c(3);
   std::optional<int> leader = c.wait_for_leader();
   ASSERT_TRUE(leader);
-  RunResult load =
-      c.kv({"load", "--requests", "200", "--clients", "4", "--keys", "50", "--value-size", "32"});
-  ASSERT_EQ(load.code, 0) << load.out << load.err;
+  ASSERT_NO_FATAL_FAILURE(write_some(c));
   const int victim = (*leader + 1) % c.size();
   auto caught_up = [&](const std::string& key) {
     expect_serves(c, key, "v");
@@ -386,9 +391,7 @@ TEST(Serve, DISABLED_ADamagedLengthInTheMiddleOfTheLogStopsTheMember) {
   Cluster c(3);
   std::optional<int> leader = c.wait_for_leader();
   ASSERT_TRUE(leader);
-  RunResult load =
-      c.kv({"load", "--requests", "200", "--clients", "4", "--keys", "50", "--value-size", "32"});
-  ASSERT_EQ(load.code, 0) << load.out << load.err;
+  ASSERT_NO_FATAL_FAILURE(write_some(c));
   const int victim = (*leader + 1) % c.size();
   auto commit = c.metric(*leader, "synod_raft_commit_index");
   ASSERT_TRUE(commit);

@@ -27,27 +27,12 @@ struct KvFlags {
 absl::StatusOr<std::shared_ptr<net::ClusterDirectory>> directory(asio::io_context& io,
                                                                  const std::string& endpoints) {
   auto out = std::make_shared<net::ClusterDirectory>();
-  std::string_view rest = endpoints;
-  while (!rest.empty()) {
-    size_t comma = rest.find(',');
-    std::string item(rest.substr(0, comma));
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    if (item.find("://") == std::string::npos) item = "http://" + item;
-    auto at = parse_url("endpoints", item);
+  for (std::string_view item : split_list(endpoints)) {
+    std::string url(item);
+    if (url.find("://") == std::string::npos) url = "http://" + url;  // etcdctl takes both forms
+    auto at = resolve_url(io, "endpoints", url);
     if (!at.ok()) return at.status();
-    asio::error_code ec;
-    asio::ip::tcp::resolver resolver(io);
-    auto results = resolver.resolve(at->host, std::to_string(at->port), ec);
-    if (ec || results.empty())
-      return absl::InvalidArgumentError("--endpoints: cannot resolve '" + at->host +
-                                        "': " + ec.message());
-    asio::ip::tcp::endpoint chosen = results.begin()->endpoint();
-    for (const auto& r : results)
-      if (r.endpoint().address().is_v4()) {
-        chosen = r.endpoint();
-        break;
-      }
-    out->endpoints.push_back(chosen);
+    out->endpoints.push_back(*at);
   }
   if (out->endpoints.empty()) return absl::InvalidArgumentError("--endpoints names no endpoint");
   return out;

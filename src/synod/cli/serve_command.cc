@@ -26,28 +26,6 @@ namespace {
 
 constexpr int kExitCannotServe = 1;
 
-absl::StatusOr<asio::ip::tcp::endpoint> resolve(asio::io_context& io, std::string_view setting,
-                                                const HostPort& at) {
-  asio::error_code ec;
-  asio::ip::tcp::resolver resolver(io);
-  auto results = resolver.resolve(at.host, std::to_string(at.port), ec);
-  if (ec || results.empty())
-    return absl::InvalidArgumentError("--" + std::string(setting) + ": cannot resolve '" + at.host +
-                                      "': " + std::string(ec.message()));
-  // The first IPv4 answer when there is one: "localhost" must mean the same
-  // address to every member.
-  for (const auto& r : results)
-    if (r.endpoint().address().is_v4()) return r.endpoint();
-  return results.begin()->endpoint();
-}
-
-absl::StatusOr<asio::ip::tcp::endpoint> resolve_url(asio::io_context& io, std::string_view setting,
-                                                    std::string_view url) {
-  auto at = parse_url(setting, url);
-  if (!at.ok()) return at.status();
-  return resolve(io, setting, *at);
-}
-
 // What ties a data directory to one member of one cluster: a directory
 // from another cluster, or another member, must not be served as this one.
 constexpr std::string_view kMemberFile = "member";
@@ -55,10 +33,6 @@ constexpr std::string_view kMemberFile = "member";
 std::string member_record(const ClusterLayout& layout, const ServeConfig& config) {
   return "cluster " + std::to_string(layout.cluster_id) + " member " + config.name + "\n";
 }
-
-struct Counters {
-  uint64_t requests = 0;
-};
 
 std::string metrics_text(const raft::RaftEngine& engine, const replication::ReplicaNode& replica,
                          const net::NodeRuntime& runtime, const ClusterLayout& layout,
@@ -126,9 +100,9 @@ int serve(ServeConfig config) {
   net::NodeRuntimeOptions options;
   for (size_t i = 0; i < layout->members.size(); ++i) {
     const ClusterMember& m = layout->members[i];
-    auto at = resolve(io, "initial-cluster", {m.host, m.port});
+    auto at = net::resolve(io, m.host, m.port);
     if (!at.ok()) {
-      spdlog::error("{}", std::string(at.status().message()));
+      spdlog::error("--initial-cluster: {}", std::string(at.status().message()));
       return kExitBadArguments;
     }
     if (i != layout->self) options.peers.peers[static_cast<NodeId>(i)] = {m.name, *at};

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "synod/base/hash64.h"
+#include "synod/net/connection.h"
 
 namespace synod::cli {
 
@@ -167,13 +168,30 @@ absl::StatusOr<HostPort> parse_url(std::string_view setting, std::string_view ur
   return out;
 }
 
+std::vector<std::string_view> split_list(std::string_view list) {
+  std::vector<std::string_view> items;
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    if (comma != 0) items.push_back(list.substr(0, comma));
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+  }
+  return items;
+}
+
+absl::StatusOr<asio::ip::tcp::endpoint> resolve_url(asio::io_context& io, std::string_view setting,
+                                                    std::string_view url) {
+  auto at = parse_url(setting, url);
+  if (!at.ok()) return at.status();
+  auto endpoint = net::resolve(io, at->host, at->port);
+  if (!endpoint.ok())
+    return absl::InvalidArgumentError("--" + std::string(setting) + ": " +
+                                      std::string(endpoint.status().message()));
+  return endpoint;
+}
+
 absl::StatusOr<ClusterLayout> cluster_layout(const ServeConfig& config) {
   ClusterLayout layout;
-  std::string_view rest = config.initial_cluster;
-  while (!rest.empty()) {
-    size_t comma = rest.find(',');
-    std::string_view item = rest.substr(0, comma);
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  for (std::string_view item : split_list(config.initial_cluster)) {
     size_t eq = item.find('=');
     if (eq == std::string_view::npos || eq == 0)
       return absl::InvalidArgumentError("--initial-cluster: expected name=http://host:port, got '" +

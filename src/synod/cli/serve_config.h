@@ -1,5 +1,6 @@
 #pragma once
 
+#include <asio.hpp>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -54,12 +55,19 @@ struct ClusterMember {
   uint16_t port = 0;
 };
 
+// "a,b,c" as its items (empty ones dropped).
+std::vector<std::string_view> split_list(std::string_view list);
+
 struct HostPort {
   std::string host;
   uint16_t port = 0;
 };
 // "http://host:port" (one URL; a list of several is refused for now).
 absl::StatusOr<HostPort> parse_url(std::string_view setting, std::string_view url);
+
+// parse_url, then net::resolve; errors name the setting.
+absl::StatusOr<asio::ip::tcp::endpoint> resolve_url(asio::io_context& io, std::string_view setting,
+                                                    std::string_view url);
 
 // The cluster as every member must see it: members sorted by name, so that
 // node ids (their positions) agree whatever order the flag lists them in.

@@ -12,14 +12,7 @@ ClientServer::~ClientServer() {
 }
 
 absl::Status ClientServer::listen(const asio::ip::tcp::endpoint& at) {
-  asio::error_code ec;
-  acceptor_.open(at.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(at, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec)
-    return absl::UnavailableError("cannot listen for clients on " + to_string(at) + ": " +
-                                  ec.message());
+  if (auto status = listen_on(acceptor_, at, "client port"); !status.ok()) return status;
   accept();
   return absl::OkStatus();
 }

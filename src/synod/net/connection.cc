@@ -12,6 +12,38 @@ std::string to_string(const asio::ip::tcp::endpoint& endpoint) {
   return host + ":" + std::to_string(endpoint.port());
 }
 
+absl::Status listen_on(asio::ip::tcp::acceptor& acceptor, const asio::ip::tcp::endpoint& at,
+                       std::string_view what) {
+  asio::error_code ec;
+  const char* step = "open";
+  acceptor.open(at.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+  if (!ec) {
+    step = "bind";
+    acceptor.bind(at, ec);
+  }
+  if (!ec) {
+    step = "listen";
+    acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  }
+  if (ec)
+    return absl::UnavailableError(std::string(what) + " on " + to_string(at) + ": " + step + ": " +
+                                  ec.message());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<asio::ip::tcp::endpoint> resolve(asio::io_context& io, const std::string& host,
+                                                uint16_t port) {
+  asio::error_code ec;
+  asio::ip::tcp::resolver resolver(io);
+  auto results = resolver.resolve(host, std::to_string(port), ec);
+  if (ec || results.empty())
+    return absl::InvalidArgumentError("cannot resolve '" + host + "': " + ec.message());
+  for (const auto& r : results)
+    if (r.endpoint().address().is_v4()) return r.endpoint();
+  return results.begin()->endpoint();
+}
+
 Connection::Connection(asio::ip::tcp::socket socket, Limits limits)
     : socket_(std::move(socket)), limits_(limits), reader_(limits.max_frame_bytes) {
   asio::error_code ec;

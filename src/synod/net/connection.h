@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/status/statusor.h"
 #include "synod/net/frame.h"
 
 namespace synod::net {
@@ -61,5 +62,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
 // "host:port" of an endpoint, for logs.
 std::string to_string(const asio::ip::tcp::endpoint& endpoint);
+
+// Opens, binds and listens; an error says `what` (the port's purpose), the
+// address, the step that failed and why.
+absl::Status listen_on(asio::ip::tcp::acceptor& acceptor, const asio::ip::tcp::endpoint& at,
+                       std::string_view what);
+
+// A host name or address and a port as an endpoint: the first IPv4 answer
+// when there is one, so "localhost" means the same address to every member.
+absl::StatusOr<asio::ip::tcp::endpoint> resolve(asio::io_context& io, const std::string& host,
+                                                uint16_t port);
 
 }  // namespace synod::net

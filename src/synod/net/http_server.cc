@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "synod/base/assert.h"
+#include "synod/net/connection.h"
 
 namespace synod::net {
 
@@ -30,12 +31,6 @@ constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
 // After answering, bytes read and thrown away while waiting for the client to
 // close (see respond()); past this we close anyway.
 constexpr size_t kMaxDrainBytes = 64 << 10;
-
-std::string to_string(const tcp::endpoint& e) {
-  std::string host = e.address().to_string();
-  if (e.address().is_v6()) host = "[" + host + "]";
-  return host + ":" + std::to_string(e.port());
-}
 
 // RFC 9110 token characters: methods and header names.
 bool is_tchar(char c) {
@@ -276,24 +271,10 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::listen(asio::io_context&
                                                                Handler handler) {
   SYNOD_ASSERT(handler != nullptr);
   auto state = std::make_shared<State>(io, std::move(handler));
+  if (auto status = listen_on(state->acceptor, at, "http server"); !status.ok()) return status;
   std::error_code ec;
-  const char* step = "open";
-  state->acceptor.open(at.protocol(), ec);
-  if (!ec) state->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) {
-    step = "bind";
-    state->acceptor.bind(at, ec);
-  }
-  if (!ec) {
-    step = "listen";
-    state->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  }
-  tcp::endpoint local;
-  if (!ec) local = state->acceptor.local_endpoint(ec);
-  if (ec) {
-    return absl::UnavailableError("http server on " + to_string(at) + ": " + step + ": " +
-                                  ec.message());
-  }
+  tcp::endpoint local = state->acceptor.local_endpoint(ec);
+  if (ec) return absl::UnavailableError("http server on " + to_string(at) + ": " + ec.message());
   state->accept();
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(state), local));
 }

@@ -63,12 +63,16 @@ void NodeRuntime::send(ProcessId to, Bytes payload) {
   SYNOD_ASSERT_MSG(!is_client(to), "protocols answer clients with reply()");
   wire::PeerMessage message;
   message.set_payload(std::move(payload));
+  route(to, std::move(message));
+}
+
+void NodeRuntime::route(ProcessId to, wire::PeerMessage message) {
   if (to == self()) {
     // Through the loop, as if from the network: never inside this input.
-    asio::post(io_, [this, message]() mutable { deliver(self(), message); });
+    asio::post(io_, [this, message = std::move(message)]() mutable { deliver(self(), message); });
     return;
   }
-  transport_.send(to, message);
+  transport_.send(to, std::move(message));
 }
 
 CallId NodeRuntime::call(ProcessId to, Bytes payload, Duration timeout) {
@@ -79,10 +83,7 @@ CallId NodeRuntime::call(ProcessId to, Bytes payload, Duration timeout) {
   wire::PeerMessage message;
   message.set_payload(std::move(payload));
   message.set_call(id);
-  if (to == self())
-    asio::post(io_, [this, message]() mutable { deliver(self(), message); });
-  else
-    transport_.send(to, message);
+  route(to, std::move(message));
   return id;
 }
 
@@ -92,10 +93,7 @@ void NodeRuntime::respond(const Incoming& request, Bytes payload) {
   message.set_payload(std::move(payload));
   message.set_call(request.call);
   message.set_response(true);
-  if (request.from == self())
-    asio::post(io_, [this, message]() mutable { deliver(self(), message); });
-  else
-    transport_.send(request.from, message);
+  route(request.from, std::move(message));
 }
 
 void NodeRuntime::reply(ProcessId client, const wire::ClientReply& reply) {

@@ -68,6 +68,8 @@ class NodeRuntime final : private Env {
   bool tracing() const override { return true; }
   void note(std::string_view text) override;
 
+  // To a peer over TCP, or to this node through the loop.
+  void route(ProcessId to, wire::PeerMessage message);
   void deliver(NodeId from, wire::PeerMessage& message);
   void arm_timer();
   void fire_timers();

@@ -54,14 +54,7 @@ std::string PeerTransport::who(NodeId node) const {
 }
 
 absl::Status PeerTransport::listen(const asio::ip::tcp::endpoint& at) {
-  asio::error_code ec;
-  acceptor_.open(at.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(at, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec)
-    return absl::UnavailableError("cannot listen for peers on " + to_string(at) + ": " +
-                                  ec.message());
+  if (auto status = listen_on(acceptor_, at, "peer port"); !status.ok()) return status;
   accept();
   return absl::OkStatus();
 }
@@ -158,12 +151,12 @@ void PeerTransport::lost(Link& link, const std::string& why) {
   });
 }
 
-void PeerTransport::send(NodeId to, const wire::PeerMessage& message) {
+void PeerTransport::send(NodeId to, wire::PeerMessage message) {
   auto it = links_.find(to);
   SYNOD_ASSERT_MSG(it != links_.end(), "send to a node that is not a peer");
   Link& link = *it->second;
   wire::PeerFrame frame;
-  *frame.mutable_message() = message;
+  *frame.mutable_message() = std::move(message);
   if (link.connection && link.connection->send(frame_of(frame)))
     ++link.stats.sent;
   else

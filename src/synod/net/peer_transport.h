@@ -57,7 +57,8 @@ class PeerTransport {
   void start();  // dials every peer
   void stop();   // closes everything; nothing is delivered after it
 
-  void send(NodeId to, const wire::PeerMessage& message);
+  // Takes the message: its payload moves into the frame, not copied.
+  void send(NodeId to, wire::PeerMessage message);
 
   struct PeerStats {
     bool connected = false;
