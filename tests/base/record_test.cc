@@ -59,6 +59,54 @@ TEST(RecordReader, DamageBeforeTheTailIsCorruption) {
   EXPECT_EQ(reader.valid_bytes(), 0u);
 }
 
+TEST(RecordReader, ADamagedLengthBeforeTheTailIsCorruption) {
+  // A length grown past the end of the file once read as a torn tail, and
+  // the log was cut there, dropping the durable records after it.
+  std::string file = two_records();
+  file[2] ^= 0x01;  // the first record's length + 64 KiB: past the end, under the cap
+  RecordReader reader(file);
+  EXPECT_EQ(reader.next(), std::nullopt);
+  EXPECT_EQ(reader.stop(), RecordReader::Stop::kCorrupt);
+  EXPECT_EQ(reader.valid_bytes(), 0u);
+}
+
+TEST(RecordReader, AZeroFilledTailIsATornTail) {
+  // A file extended by a crash before its new bytes were written.
+  std::string file = two_records() + std::string(4096, '\0');
+  RecordReader reader(file);
+  EXPECT_EQ(reader.next(), "first");
+  EXPECT_EQ(reader.next(), "second record");
+  EXPECT_EQ(reader.next(), std::nullopt);
+  EXPECT_EQ(reader.stop(), RecordReader::Stop::kTornTail);
+  EXPECT_EQ(reader.valid_bytes(), two_records().size());
+}
+
+TEST(RecordReader, AGarbageTailIsATornTail) {
+  std::string file = two_records();
+  for (int i = 0; i < 1000; ++i)
+    file.push_back(static_cast<char>((i * 131 + 7) % 251));
+  RecordReader reader(file);
+  EXPECT_EQ(reader.next(), "first");
+  EXPECT_EQ(reader.next(), "second record");
+  EXPECT_EQ(reader.next(), std::nullopt);
+  EXPECT_EQ(reader.stop(), RecordReader::Stop::kTornTail);
+}
+
+TEST(RecordReader, ATornRecordWhosePayloadLooksLikeARecordIsStillATornTail) {
+  // A client may write anything, including bytes that frame as a record: a
+  // crash while appending it must not make the log look damaged.
+  std::string inner;
+  append_record(inner, "a value shaped like a record");
+  std::string file;
+  append_record(file, "first");
+  append_record(file, inner + "more");
+  file.pop_back();  // torn
+  RecordReader reader(file);
+  EXPECT_EQ(reader.next(), "first");
+  EXPECT_EQ(reader.next(), std::nullopt);
+  EXPECT_EQ(reader.stop(), RecordReader::Stop::kTornTail);
+}
+
 TEST(RecordReader, DamageInTheLastRecordIsATornTail) {
   std::string file = two_records();
   file.back() ^= 0x01;

@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "synod/base/record.h"
 #include "synod/check/history.h"
 #include "synod/wire/peer.pb.h"
 #include "synod/wire/raft.pb.h"
@@ -45,7 +46,7 @@ std::vector<std::string> segments(const std::string& data_dir) {
   return out;
 }
 
-// A segment's records: [u32 length][u32 crc32c][payload], little-endian.
+// A segment's records, framed as base/record.h says.
 struct Record {
   size_t offset = 0;  // of the header
   size_t length = 0;  // of the payload
@@ -53,12 +54,12 @@ struct Record {
 std::vector<Record> records(const std::string& segment) {
   std::vector<Record> out;
   size_t at = 0;
-  while (at + 8 <= segment.size()) {
+  while (at + kRecordHeaderBytes <= segment.size()) {
     uint32_t length;
     std::memcpy(&length, segment.data() + at, 4);
-    if (at + 8 + length > segment.size()) break;
+    if (at + kRecordHeaderBytes + length > segment.size()) break;
     out.push_back({at, length});
-    at += 8 + length;
+    at += kRecordHeaderBytes + length;
   }
   return out;
 }
@@ -321,9 +322,10 @@ TEST(Serve, WriteAheadLogDamage) {
   std::vector<Record> last_records = records(last_segment);
   ASSERT_FALSE(last_records.empty());
   const Record last = last_records.back();
-  ASSERT_EQ(last.offset + 8 + last.length, last_segment.size());
+  ASSERT_EQ(last.offset + kRecordHeaderBytes + last.length, last_segment.size());
   wire::RaftLogRecord last_record;
-  ASSERT_TRUE(last_record.ParseFromString(last_segment.substr(last.offset + 8, last.length)));
+  ASSERT_TRUE(last_record.ParseFromString(
+      last_segment.substr(last.offset + kRecordHeaderBytes, last.length)));
   ASSERT_TRUE(last_record.has_hard_state()) << last_record.DebugString();
   write_file(files.back(), last_segment.substr(0, last_segment.size() - 3));
   ASSERT_TRUE(c.restart(victim)) << "a torn tail stopped the member";
@@ -363,7 +365,7 @@ TEST(Serve, WriteAheadLogDamage) {
   const Record& middle = first_records[first_records.size() / 2];
   ASSERT_GT(middle.length, 0u);
   std::string damaged = original;
-  damaged[middle.offset + 8 + middle.length / 2] ^= 0x40;
+  damaged[middle.offset + kRecordHeaderBytes + middle.length / 2] ^= 0x40;
   write_file(files.front(), damaged);
   EXPECT_FALSE(c.restart(victim)) << "a member served a damaged log";
   EXPECT_EQ(c.exit_code(victim), std::optional<int>(1));
@@ -383,11 +385,10 @@ TEST(Serve, WriteAheadLogDamage) {
 
 // One flipped bit in a record's length, in the middle of the first
 // segment, so that the record seems to run past the end of the file. A
-// crash cannot leave that with valid records after it, yet recovery takes
-// it for a torn tail: it cuts the log there, dropping entries and votes the
-// member had acknowledged, and serves. Disabled until the record framing
-// (src/synod/base/record.cc) can tell a damaged length from a torn one.
-TEST(Serve, DISABLED_ADamagedLengthInTheMiddleOfTheLogStopsTheMember) {
+// crash cannot leave that with valid records after it: recovery must refuse
+// rather than cut the log there, which would drop entries and votes the
+// member had acknowledged.
+TEST(Serve, ADamagedLengthInTheMiddleOfTheLogStopsTheMember) {
   Cluster c(3);
   std::optional<int> leader = c.wait_for_leader();
   ASSERT_TRUE(leader);

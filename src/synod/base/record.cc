@@ -20,44 +20,59 @@ uint32_t get_u32(const char* p) {
   return v;
 }
 
+// The payload of the whole, valid record at `at`, or nullopt.
+std::optional<std::string_view> record_at(std::string_view file, size_t at) {
+  if (file.size() - at < kRecordHeaderBytes) return std::nullopt;
+  const char* header = file.data() + at;
+  if (crc32c(std::string_view(header, 8)) != get_u32(header + 8)) return std::nullopt;
+  uint32_t length = get_u32(header);
+  if (length > kMaxRecordBytes || length > file.size() - at - kRecordHeaderBytes)
+    return std::nullopt;
+  std::string_view payload = file.substr(at + kRecordHeaderBytes, length);
+  if (crc32c(payload) != get_u32(header + 4)) return std::nullopt;
+  return payload;
+}
+
+// Whether a whole, valid record starts anywhere at or after `from`. Runs only
+// when reading has already stopped at a bad record, so a byte-by-byte search
+// costs nothing in the common case.
+bool valid_record_from(std::string_view file, size_t from) {
+  for (size_t at = from; at + kRecordHeaderBytes <= file.size(); ++at)
+    if (record_at(file, at)) return true;
+  return false;
+}
+
 }  // namespace
 
 void append_record(std::string& out, std::string_view payload) {
   SYNOD_ASSERT(payload.size() <= kMaxRecordBytes);
+  size_t start = out.size();
   put_u32(out, static_cast<uint32_t>(payload.size()));
   put_u32(out, crc32c(payload));
+  put_u32(out, crc32c(std::string_view(out).substr(start, 8)));
   out.append(payload);
 }
 
 std::optional<std::string_view> RecordReader::next() {
-  size_t left = file_.size() - offset_;
-  if (left == 0) {
+  if (offset_ == file_.size()) {
     stop_ = Stop::kEnd;
     return std::nullopt;
   }
-  if (left < kRecordHeaderBytes) {
-    stop_ = Stop::kTornTail;
-    return std::nullopt;
+  if (auto payload = record_at(file_, offset_)) {
+    offset_ += kRecordHeaderBytes + payload->size();
+    return payload;
   }
-  uint32_t length = get_u32(file_.data() + offset_);
-  uint32_t checksum = get_u32(file_.data() + offset_ + 4);
-  size_t end = offset_ + kRecordHeaderBytes + length;
-  if (length > kMaxRecordBytes) {
-    // A wild length is damage unless it can only be the torn last header.
-    stop_ = Stop::kCorrupt;
-    return std::nullopt;
+  // A bad record. When its header is intact its length can be trusted, so
+  // the search for valid data after it starts past its payload (which may
+  // hold anything a client wrote); otherwise at the next byte.
+  size_t search_from = offset_ + 1;
+  if (file_.size() - offset_ >= kRecordHeaderBytes) {
+    const char* header = file_.data() + offset_;
+    if (crc32c(std::string_view(header, 8)) == get_u32(header + 8))
+      search_from = std::min(file_.size(), offset_ + kRecordHeaderBytes + get_u32(header));
   }
-  if (end > file_.size()) {
-    stop_ = Stop::kTornTail;
-    return std::nullopt;
-  }
-  std::string_view payload = file_.substr(offset_ + kRecordHeaderBytes, length);
-  if (crc32c(payload) != checksum) {
-    stop_ = end == file_.size() ? Stop::kTornTail : Stop::kCorrupt;
-    return std::nullopt;
-  }
-  offset_ = end;
-  return payload;
+  stop_ = valid_record_from(file_, search_from) ? Stop::kCorrupt : Stop::kTornTail;
+  return std::nullopt;
 }
 
 std::optional<std::string_view> single_record(std::string_view file) {

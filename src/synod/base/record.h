@@ -7,14 +7,20 @@
 
 namespace synod {
 
-// Framed records for append-only files: [length u32][crc32c u32][payload],
-// little-endian. The same framing serves the simulated disk and the real
-// write-ahead log, so torn and corrupt tails are handled by one piece of code.
+// Framed records for append-only files, little-endian:
+//
+//   [length u32][payload crc32c u32][header crc32c u32][payload]
+//
+// The header checksum covers the first eight bytes, so a damaged length is
+// caught before it is used, and a run of zeros (a file extended but never
+// written) is never a record. The same framing serves the simulated disk and
+// the real write-ahead log, so torn and corrupt tails are handled by one
+// piece of code.
 
 // Payloads above this are refused: a bound on what one record can make a
 // reader allocate.
 inline constexpr size_t kMaxRecordBytes = 64 << 20;
-inline constexpr size_t kRecordHeaderBytes = 8;
+inline constexpr size_t kRecordHeaderBytes = 12;
 
 // Appends one framed record to out.
 void append_record(std::string& out, std::string_view payload);
@@ -23,12 +29,18 @@ void append_record(std::string& out, std::string_view payload);
 // replaced atomically); nullopt if it is anything else.
 std::optional<std::string_view> single_record(std::string_view file);
 
+// Reads records until the first bad one, and tells a crash from damage:
+// a bad record is a torn tail (a crash mid-append, safe to cut) when no whole,
+// valid record follows it anywhere in the file, and damage otherwise. A crash
+// only ever leaves a bad suffix; valid data after a bad record means the file
+// was changed after it was written, and cutting there would drop records that
+// were durable and perhaps acknowledged.
 class RecordReader {
  public:
   enum class Stop {
     kEnd,       // every byte was a whole, valid record
-    kTornTail,  // the last record is incomplete or fails its checksum: a crash mid-append
-    kCorrupt,   // a bad record with more data after it: not a crash, the file is damaged
+    kTornTail,  // a bad record with nothing valid after it
+    kCorrupt,   // a bad record with a valid record after it
   };
 
   explicit RecordReader(std::string_view file) : file_(file) {}
