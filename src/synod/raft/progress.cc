@@ -64,6 +64,12 @@ bool Progress::reject(Index rejected, Index next_hint) {
   // Probing sends one append at a time, with prev_index next - 1: any other
   // rejection answers an earlier probe.
   if (rejected != next - 1) return false;
+  if (rejected <= match) {
+    // A broken promise: the follower no longer holds entries it acknowledged
+    // (its disk lost synced data). Clamping next at match + 1 would send the
+    // same probe forever; what it matches is unknown now, so probe down.
+    match = 0;
+  }
   next = std::max(match + 1, std::min(rejected, std::max<Index>(next_hint, 1)));
   probe_sent = false;
   return true;
