@@ -34,6 +34,7 @@ struct SimOptions {
   std::string bug;
   std::string clock_offset;
   std::string fault_every, fault_length;
+  int max_down = 0;
   double clock_drift = 0;
   bool fixed_options = false;
   bool verbose = false;
@@ -68,6 +69,8 @@ void add_shared_options(CLI::App& cmd, SimOptions& o, bool with_protocol = true)
                  "mean time between two faults of one kind (default 3s; swarm picks its own)");
   cmd.add_option("--fault-length", o.fault_length,
                  "how long a fault lasts: MIN,MAX (default 500ms,5s; swarm picks its own)");
+  cmd.add_option("--max-down", o.max_down,
+                 "at most this many nodes crashed at once (default: a minority of --nodes)");
   cmd.add_option("--clock-offset", o.clock_offset, "max initial clock offset per node (e.g. 50ms)");
   cmd.add_option("--clock-drift", o.clock_drift, "max clock drift per node (e.g. 0.0001 = 100ppm)");
   cmd.add_flag("--fixed-options", o.fixed_options,
@@ -139,6 +142,8 @@ std::optional<sim::SimConfig> make_config(const SimOptions& o) {
     c.nemesis.min_fault = *low;
     c.nemesis.max_fault = *high;
   }
+  if (o.max_down < 0) return fail("--max-down: not a count: " + std::to_string(o.max_down));
+  c.nemesis.max_down = o.max_down;
   if (!o.clock_offset.empty()) {
     auto offset = parse_duration(o.clock_offset);
     if (!offset) return fail("--clock-offset: not a duration: '" + o.clock_offset + "'");

@@ -154,7 +154,7 @@ void RaftEngine::handle(Env& env, Ready rd) {
   Storage& storage = env.storage();
   // 1. Persist.
   store_.write(storage, rd);
-  if (rd.writes()) {
+  if (rd.needs_sync) {
     std::optional<std::pair<Index, Term>> last;
     if (!rd.entries.empty())
       last = {rd.entries.back()->index(), rd.entries.back()->term()};

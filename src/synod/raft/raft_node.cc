@@ -938,6 +938,10 @@ Ready RaftNode::ready() {
     rd.entries.push_back(&log_.at(i));
   HardState hs = hard_state();
   if (!same(hs, persisted_hard_state_)) rd.hard_state = hs;
+  bool new_term_or_vote = hs.term() != persisted_hard_state_.term() ||
+                          hs.has_vote() != persisted_hard_state_.has_vote() ||
+                          hs.vote() != persisted_hard_state_.vote();
+  rd.needs_sync = rd.snapshot || !rd.entries.empty() || new_term_or_vote;
   rd.messages = std::move(messages_);
   rd.messages_after_persist = std::move(messages_after_persist_);
   messages_.clear();

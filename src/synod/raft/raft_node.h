@@ -114,6 +114,11 @@ struct Ready {
   std::vector<ReadState> reads;
   std::vector<uint64_t> failed_reads;  // leadership lost before they could be served
   std::vector<std::string> events;     // what happened, for logs and traces ("elected, term 4")
+  // Whether the writes must be synced before what depends on them goes out:
+  // entries, a snapshot, a new term or vote. A new commit index alone need
+  // not be: it may ride with the next sync, since a restart that recovers an
+  // older one learns it again from the leader (etcd-io/raft does the same).
+  bool needs_sync = false;
 
   bool writes() const { return snapshot || !entries.empty() || hard_state; }
 };

@@ -202,6 +202,7 @@ std::string SimConfig::to_flags() const {
       (nemesis.min_fault != defaults.min_fault || nemesis.max_fault != defaults.max_fault))
     out << " --fault-length " << format_duration(nemesis.min_fault) << ","
         << format_duration(nemesis.max_fault);
+  if (nemesis.max_down != defaults.max_down) out << " --max-down " << nemesis.max_down;
   if (clock.max_offset.count() != 0) out << " --clock-offset " << format_duration(clock.max_offset);
   if (clock.max_drift != 0) out << " --clock-drift " << clock.max_drift;
   if (workload.clients != WorkloadConfig{}.clients) out << " --clients " << workload.clients;

@@ -121,6 +121,11 @@ struct NemesisConfig {
   Duration mean_interval = std::chrono::seconds(3);  // between two faults of one kind
   Duration min_fault = std::chrono::milliseconds(500);
   Duration max_fault = std::chrono::seconds(5);
+  // At most this many nodes crashed at once; 0 means a minority of all the
+  // nodes. A lower bound keeps a fault inside a protocol's own quorum group
+  // when the cluster holds more than that group (2PC's three coordinator
+  // replicas among five nodes lose their majority to two crashes).
+  int max_down = 0;
   // Faults stop this long before the end and everything heals, so a run ends
   // with a window in which progress must resume.
   Duration quiet = std::chrono::seconds(10);

@@ -122,9 +122,14 @@ std::optional<NodeId> Nemesis::pick_leader(bool (Nemesis::*eligible)(NodeId) con
   return pick(eligible);
 }
 
+int Nemesis::max_down() const {
+  int minority = max_nodes_down(nodes_);
+  return config_.max_down > 0 ? std::min(config_.max_down, minority) : minority;
+}
+
 bool Nemesis::can_crash(NodeId node) const {
   return host_.node_up(node) && !paused_.count(node) &&
-         static_cast<int>(crashed_.size() + stopped_.size()) < max_nodes_down(nodes_);
+         static_cast<int>(crashed_.size() + stopped_.size()) < max_down();
 }
 bool Nemesis::can_pause(NodeId node) const {
   return host_.node_up(node) && !paused_.count(node);
@@ -178,7 +183,7 @@ bool Nemesis::inject(FaultKind kind) {
       auto node = kind == FaultKind::kCrashLeader ? pick_leader(&Nemesis::can_crash)
                                                   : pick(&Nemesis::can_crash);
       if (!node) return false;
-      if (forever && static_cast<int>(stopped_.size()) >= max_nodes_down(nodes_)) return false;
+      if (forever && static_cast<int>(stopped_.size()) >= max_down()) return false;
       host_.crash(*node, forever);
       if (forever) {
         stopped_.insert(*node);

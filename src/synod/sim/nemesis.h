@@ -66,6 +66,7 @@ class Nemesis {
   std::optional<NodeId> pick(bool (Nemesis::*eligible)(NodeId) const);
   // The leader if it is eligible, else any eligible node.
   std::optional<NodeId> pick_leader(bool (Nemesis::*eligible)(NodeId) const);
+  int max_down() const;  // crashed at once, at most
   bool can_crash(NodeId node) const;
   bool can_pause(NodeId node) const;
   bool can_turn(NodeId node) const;
