@@ -80,7 +80,8 @@ std::string metrics_text(const raft::RaftEngine& engine, const replication::Repl
   m.counter("synod_peer_refused_connections_total",
             "peer connections refused (wrong cluster, unknown node)",
             static_cast<double>(runtime.transport().refused_connections()));
-  m.counter("synod_bad_frames_total", "connections closed for a malformed frame",
+  m.counter("synod_bad_frames_total",
+            "connections closed for a malformed or oversized frame, or no hello",
             static_cast<double>(runtime.transport().closed_for_bad_frames() +
                                 runtime.client_server().closed_for_bad_frames()));
   return m.str();

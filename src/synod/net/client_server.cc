@@ -50,7 +50,6 @@ void ClientServer::accept() {
                  [this, id, raw = connection.get()](std::string_view bytes) {
                    wire::ClientRequest request;
                    if (!request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-                     ++bad_frames_;
                      spdlog::warn("{}: closing client connection {}: a malformed request",
                                   options_.hello.name(), raw->remote());
                      return false;
@@ -58,7 +57,11 @@ void ClientServer::accept() {
                    on_request_(id, request);
                    return true;
                  },
-             .on_close = [this, id](const std::string&) { connections_.erase(id); }});
+             .on_close =
+                 [this, id, raw = connection.get()](const std::string&) {
+                   if (raw->closed_for_bad_input()) ++bad_frames_;
+                   connections_.erase(id);
+                 }});
         wire::ServerFrame hello;
         *hello.mutable_hello() = options_.hello;
         connection->send(hello.SerializeAsString());

@@ -74,12 +74,14 @@ void Connection::read() {
               self->read();
               return;
             case FrameReader::Status::kTooLarge:
+              self->bad_input_ = true;
               self->close("a frame of " + std::to_string(self->reader_.too_large_bytes()) +
                           " bytes is over the limit of " +
                           std::to_string(self->limits_.max_frame_bytes));
               return;
             case FrameReader::Status::kFrame:
               if (!self->handlers_.on_frame(frame)) {
+                self->bad_input_ = true;
                 self->close("bad frame");
                 return;
               }

@@ -42,6 +42,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void close(const std::string& why);
 
   bool is_open() const { return open_; }
+  // Closed for what was read: a frame over the limit, or one on_frame refused.
+  bool closed_for_bad_input() const { return bad_input_; }
   const std::string& remote() const { return remote_; }
   size_t queued_bytes() const { return pending_.size() + in_flight_.size(); }
 
@@ -57,6 +59,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string in_flight_;  // the write under way
   bool writing_ = false;
   bool open_ = true;
+  bool bad_input_ = false;
   std::string remote_;
 };
 

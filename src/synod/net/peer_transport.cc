@@ -203,6 +203,7 @@ void PeerTransport::identify(const std::shared_ptr<Connection>& connection) {
         "{}: closed a peer connection from {}: no hello within {} ms", options_.self_name,
         connection->remote(),
         std::chrono::duration_cast<std::chrono::milliseconds>(options_.hello_timeout).count());
+    ++bad_frames_;
     connection->close("no hello");
   });
   connection->start(
@@ -213,7 +214,6 @@ void PeerTransport::identify(const std::shared_ptr<Connection>& connection) {
                wire::PeerFrame frame;
                if (!frame.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
                    !frame.has_message()) {
-                 ++bad_frames_;
                  spdlog::error(
                      "{}: closing the connection from peer {}: a malformed frame of {} "
                      "bytes",
@@ -233,6 +233,7 @@ void PeerTransport::identify(const std::shared_ptr<Connection>& connection) {
        .on_close =
            [this, raw = connection.get(), state](const std::string& why) {
              if (stopped_) return;
+             if (raw->closed_for_bad_input()) ++bad_frames_;
              bool identified = state->stage == Inbound::kIdentified;
              if (!identified) --unidentified_;
              if (identified && why != "closed by the other side")
@@ -252,7 +253,6 @@ bool PeerTransport::check_hello(const std::shared_ptr<Connection>& connection,
   wire::PeerFrame frame;
   std::string refusal;
   if (!frame.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) || !frame.has_hello()) {
-    ++bad_frames_;
     spdlog::error("{}: closed a peer connection from {}: the first frame is not a hello",
                   options_.self_name, connection->remote());
     return false;
