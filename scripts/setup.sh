@@ -11,8 +11,11 @@ packages=(
   libprotobuf-dev protobuf-compiler libabsl-dev
   libcli11-dev nlohmann-json3-dev
   libasio-dev libspdlog-dev libtomlplusplus-dev
+  libgrpc++-dev protobuf-compiler-grpc
   # tests and benchmarks
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
+  # a real etcd and etcdctl, for the compatibility tests and the benchmark
+  etcd-server etcd-client
 )
 
 missing=()

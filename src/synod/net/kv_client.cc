@@ -114,6 +114,7 @@ void KvClient::on_frame(std::string_view bytes) {
                                  ? std::optional<NodeId>(reply.redirect().node())
                                  : std::nullopt);
       return;
+    case wire::ClientReply::kEtcd:  // this client sends only KvOps: not its answer
     case wire::ClientReply::kRejected:
     case wire::ClientReply::OUTCOME_NOT_SET:
       // Not taken this time (no leader yet, overloaded): the same node again, soon.

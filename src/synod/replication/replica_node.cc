@@ -61,7 +61,7 @@ void ReplicaNode::on_client_request(Env& env, ProcessId client,
     }
     return;
   }
-  if (!options_.apply_retries_twice) {
+  if (!options_.apply_retries_twice && !request.one_shot()) {
     // Already applied? Answer from the session; older than that: the client
     // moved on and waits for nothing.
     wire::ClientReply reply;
@@ -90,13 +90,13 @@ void ReplicaNode::apply(Env& env, uint64_t index, std::string_view command) {
   SYNOD_ASSERT_MSG(request.ParseFromArray(command.data(), static_cast<int>(command.size())),
                    "a committed command does not parse");
   wire::ClientReply reply;
-  SessionTable::Seen seen = options_.apply_retries_twice
-                                ? SessionTable::Seen::kNew
-                                : sessions_.check(request.client(), request.seq(), &reply);
+  bool tracked = !options_.apply_retries_twice && !request.one_shot();
+  SessionTable::Seen seen =
+      tracked ? sessions_.check(request.client(), request.seq(), &reply) : SessionTable::Seen::kNew;
   if (seen == SessionTable::Seen::kNew) {
     reply = machine_->apply(request);
     reply.set_seq(request.seq());
-    sessions_.record(request.client(), request.seq(), reply, index);
+    if (tracked) sessions_.record(request.client(), request.seq(), reply, index);
   }
   applied_index_ = index;
   digest_ = Hasher(digest_).add(index).add(command).digest();

@@ -171,6 +171,7 @@ void SimClient::on_reply(ClientHost& host, const wire::ClientReply& reply) {
     case wire::ClientReply::kRejected:
       complete(host, refused_outcome());
       return;
+    case wire::ClientReply::kEtcd:  // never asked for: treat as malformed
     case wire::ClientReply::OUTCOME_NOT_SET:
       return;  // malformed: ignore it, the timeout acts
   }

@@ -1,0 +1,237 @@
+#include "synod/kv/etcd_state_machine.h"
+
+#include "synod/base/assert.h"
+
+namespace synod {
+
+void set_error(wire::EtcdReply* reply, const absl::Status& status) {
+  reply->mutable_error()->set_code(static_cast<int>(status.code()));
+  reply->mutable_error()->set_message(std::string(status.message()));
+}
+
+bool EtcdStateMachine::read_only(const etcdserverpb::TxnRequest& txn) {
+  for (const auto* branch : {&txn.success(), &txn.failure()})
+    for (const etcdserverpb::RequestOp& op : *branch) {
+      if (op.has_request_put() || op.has_request_delete_range()) return false;
+      if (op.has_request_txn() && !read_only(op.request_txn())) return false;
+    }
+  return true;
+}
+
+bool EtcdStateMachine::is_read(const wire::ClientRequest& request) const {
+  if (request.has_kv()) return request.kv().kind() == wire::KvOp::GET;
+  if (!request.has_etcd()) return false;
+  const wire::EtcdRequest& r = request.etcd();
+  return r.has_range() || (r.has_txn() && read_only(r.txn()));
+}
+
+void EtcdStateMachine::publish(std::vector<mvccpb::Event>& changes) {
+  if (listener_ && !changes.empty()) listener_(changes);
+}
+
+wire::ClientReply EtcdStateMachine::apply(const wire::ClientRequest& request) {
+  wire::ClientReply reply;
+  if (request.has_kv()) {
+    *reply.mutable_kv() = apply_kv(request.kv());
+  } else if (request.has_etcd()) {
+    *reply.mutable_etcd() = apply_etcd(request.etcd());
+  } else {
+    reply.mutable_rejected()->set_reason("not a command of the etcd store");
+  }
+  return reply;
+}
+
+wire::EtcdReply EtcdStateMachine::apply_etcd(const wire::EtcdRequest& r) {
+  wire::EtcdReply reply;
+  std::vector<mvccpb::Event> changes;
+  auto exists = [this](int64_t id) { return lease_exists(id); };
+  switch (r.request_case()) {
+    case wire::EtcdRequest::kPut: {
+      auto out = store_.put(r.put(), exists, &changes);
+      if (out.ok())
+        *reply.mutable_put() = std::move(*out);
+      else
+        set_error(&reply, out.status());
+      break;
+    }
+    case wire::EtcdRequest::kDeleteRange: {
+      auto out = store_.delete_range(r.delete_range(), &changes);
+      if (out.ok())
+        *reply.mutable_delete_range() = std::move(*out);
+      else
+        set_error(&reply, out.status());
+      break;
+    }
+    case wire::EtcdRequest::kTxn: {
+      auto out = store_.txn(r.txn(), exists, &changes);
+      if (out.ok())
+        *reply.mutable_txn() = std::move(*out);
+      else
+        set_error(&reply, out.status());
+      break;
+    }
+    case wire::EtcdRequest::kCompaction: {
+      auto status = store_.compact(r.compaction().revision());
+      if (status.ok())
+        reply.mutable_compaction();
+      else
+        set_error(&reply, status);
+      break;
+    }
+    case wire::EtcdRequest::kLeaseGrant: {
+      const etcdserverpb::LeaseGrantRequest& g = r.lease_grant();
+      // The proposer picks the id; 0 (none picked) takes the next free one,
+      // the same on every replica.
+      int64_t id = g.id();
+      if (id == 0) id = leases_.empty() ? 1 : leases_.rbegin()->first + 1;
+      if (id < 0) {
+        set_error(&reply, absl::InvalidArgumentError("etcdserver: lease ID must be positive"));
+      } else if (g.ttl() > kMaxLeaseTtlSeconds) {
+        set_error(&reply, etcd_error::lease_ttl_too_large());
+      } else if (leases_.count(id)) {
+        set_error(&reply, etcd_error::lease_exists());
+      } else {
+        leases_[id] = Lease{std::max<int64_t>(g.ttl(), 1)};
+        reply.mutable_lease_grant()->set_id(id);
+        reply.mutable_lease_grant()->set_ttl(leases_[id].ttl);
+      }
+      break;
+    }
+    case wire::EtcdRequest::kLeaseRevoke: {
+      int64_t id = r.lease_revoke().id();
+      if (!leases_.count(id)) {
+        set_error(&reply, etcd_error::lease_not_found());
+        break;
+      }
+      store_.delete_keys_of_lease(id, &changes);
+      leases_.erase(id);
+      reply.mutable_lease_revoke();
+      break;
+    }
+    case wire::EtcdRequest::kRange:
+      return read_etcd(r);  // a read that came through the log: harmless
+    case wire::EtcdRequest::REQUEST_NOT_SET:
+      set_error(&reply, absl::InvalidArgumentError("etcdserver: empty request"));
+      break;
+  }
+  reply.set_revision(store_.revision());
+  publish(changes);
+  return reply;
+}
+
+wire::ClientReply EtcdStateMachine::read(const wire::ClientRequest& request) const {
+  wire::ClientReply reply;
+  if (request.has_kv()) {
+    etcdserverpb::RangeRequest get;
+    get.set_key(request.kv().key());
+    auto out = store_.range(get);
+    wire::KvResult* result = reply.mutable_kv();
+    if (out.ok() && out->kvs_size() == 1) {
+      result->set_found(true);
+      result->set_value(out->kvs(0).value());
+    }
+  } else if (request.has_etcd()) {
+    *reply.mutable_etcd() = read_etcd(request.etcd());
+  } else {
+    reply.mutable_rejected()->set_reason("not a command of the etcd store");
+  }
+  return reply;
+}
+
+wire::EtcdReply EtcdStateMachine::read_etcd(const wire::EtcdRequest& r) const {
+  wire::EtcdReply reply;
+  if (r.has_range()) {
+    auto out = store_.range(r.range());
+    if (out.ok())
+      *reply.mutable_range() = std::move(*out);
+    else
+      set_error(&reply, out.status());
+  } else if (r.has_txn() && read_only(r.txn())) {
+    auto out = store_.read_txn(r.txn());
+    if (out.ok())
+      *reply.mutable_txn() = std::move(*out);
+    else
+      set_error(&reply, out.status());
+  } else {
+    set_error(&reply, absl::InvalidArgumentError("etcdserver: not a read"));
+  }
+  reply.set_revision(store_.revision());
+  return reply;
+}
+
+wire::KvResult EtcdStateMachine::apply_kv(const wire::KvOp& op) {
+  wire::KvResult result;
+  std::vector<mvccpb::Event> changes;
+  auto no_lease = [](int64_t) { return false; };
+  switch (op.kind()) {
+    case wire::KvOp::PUT: {
+      etcdserverpb::PutRequest put;
+      put.set_key(op.key());
+      put.set_value(op.value());
+      put.set_prev_kv(true);
+      auto out = store_.put(put, no_lease, &changes);
+      result.set_found(out.ok() && out->has_prev_kv());
+      break;
+    }
+    case wire::KvOp::DELETE: {
+      etcdserverpb::DeleteRangeRequest del;
+      del.set_key(op.key());
+      auto out = store_.delete_range(del, &changes);
+      result.set_found(out.ok() && out->deleted() > 0);
+      break;
+    }
+    case wire::KvOp::CAS: {
+      etcdserverpb::TxnRequest txn;
+      etcdserverpb::Compare* c = txn.add_compare();
+      c->set_key(op.key());
+      c->set_target(etcdserverpb::Compare::VALUE);
+      c->set_result(etcdserverpb::Compare::EQUAL);
+      c->set_value(op.expected());
+      etcdserverpb::PutRequest* put = txn.add_success()->mutable_request_put();
+      put->set_key(op.key());
+      put->set_value(op.value());
+      auto out = store_.txn(txn, no_lease, &changes);
+      result.set_found(out.ok() && out->succeeded());
+      result.set_swapped(out.ok() && out->succeeded());
+      break;
+    }
+    default: {
+      etcdserverpb::RangeRequest get;
+      get.set_key(op.key());
+      auto out = store_.range(get);
+      if (out.ok() && out->kvs_size() == 1) {
+        result.set_found(true);
+        result.set_value(out->kvs(0).value());
+      }
+      break;
+    }
+  }
+  publish(changes);
+  return result;
+}
+
+std::string EtcdStateMachine::snapshot() const {
+  wire::EtcdSnapshot s;
+  store_.save(s.mutable_mvcc());
+  for (const auto& [id, lease] : leases_) {
+    wire::EtcdLease* l = s.add_leases();
+    l->set_id(id);
+    l->set_ttl(lease.ttl);
+  }
+  return s.SerializeAsString();
+}
+
+bool EtcdStateMachine::restore(std::string_view bytes) {
+  wire::EtcdSnapshot s;
+  if (!s.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return false;
+  MvccStore store;
+  if (!store.load(s.mvcc())) return false;
+  std::map<int64_t, Lease> leases;
+  for (const wire::EtcdLease& l : s.leases())
+    leases[l.id()] = Lease{l.ttl()};
+  store_ = std::move(store);
+  leases_ = std::move(leases);
+  return true;
+}
+
+}  // namespace synod

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <vector>
+
+#include "synod/kv/mvcc_store.h"
+#include "synod/replication/state_machine.h"
+
+namespace synod {
+
+// The replicated store behind the etcd API: an MvccStore and the lease
+// table, applying wire::EtcdRequest commands in log order. It also serves
+// the plain key-value commands (wire::KvOp) on the same keys, so `synod kv`
+// and the simulator's workload drive the same store.
+//
+// Lease expiry is not decided here (no clocks in a state machine): the
+// leader's LeaseKeeper proposes a revoke when a lease runs out, and every
+// replica deletes its keys when that revoke applies.
+class EtcdStateMachine final : public replication::StateMachine {
+ public:
+  // Told of every change as it applies, in revision order: watches.
+  using ChangeListener = std::function<void(const std::vector<mvccpb::Event>& changes)>;
+
+  struct Lease {
+    int64_t ttl = 0;  // seconds, as granted
+  };
+
+  bool is_read(const wire::ClientRequest& request) const override;
+  wire::ClientReply apply(const wire::ClientRequest& request) override;
+  wire::ClientReply read(const wire::ClientRequest& request) const override;
+  std::string snapshot() const override;
+  bool restore(std::string_view snapshot) override;
+
+  void set_change_listener(ChangeListener listener) { listener_ = std::move(listener); }
+
+  const MvccStore& store() const { return store_; }
+  const std::map<int64_t, Lease>& leases() const { return leases_; }
+
+  // A transaction that only reads, at any depth: served as a read.
+  static bool read_only(const etcdserverpb::TxnRequest& txn);
+
+ private:
+  wire::EtcdReply apply_etcd(const wire::EtcdRequest& request);
+  wire::EtcdReply read_etcd(const wire::EtcdRequest& request) const;
+  wire::KvResult apply_kv(const wire::KvOp& op);
+  bool lease_exists(int64_t id) const { return leases_.count(id) > 0; }
+  void publish(std::vector<mvccpb::Event>& changes);
+
+  MvccStore store_;
+  std::map<int64_t, Lease> leases_;
+  ChangeListener listener_;
+};
+
+// etcd's error for `status`, on the wire.
+void set_error(wire::EtcdReply* reply, const absl::Status& status);
+
+}  // namespace synod

@@ -1,0 +1,154 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "synod/wire/etcd_kv.pb.h"
+#include "synod/wire/etcd_rpc.pb.h"
+#include "synod/wire/etcd_store.pb.h"
+
+namespace synod {
+
+// etcd's limits, and ours where etcd has none.
+inline constexpr size_t kMaxTxnOps = 128;                // etcd's --max-txn-ops default
+inline constexpr size_t kMaxRequestBytes = 1536 * 1024;  // etcd's --max-request-bytes default
+inline constexpr int64_t kMaxLeaseTtlSeconds = 9'000'000'000;
+
+// Errors as etcd reports them: the gRPC code and the exact message its
+// clients match on (etcd's rpctypes).
+namespace etcd_error {
+absl::Status compacted();        // a revision below the compaction point
+absl::Status future_revision();  // a revision above the store's
+absl::Status key_not_found();    // ignore_value / ignore_lease on a missing key
+absl::Status lease_not_found();
+absl::Status lease_exists();
+absl::Status lease_ttl_too_large();
+absl::Status too_many_txn_ops();
+absl::Status duplicate_key();
+absl::Status request_too_large();
+absl::Status no_leader();
+}  // namespace etcd_error
+
+// A multi-version key-value store with etcd's semantics, in memory and
+// deterministic: what every replica applies, in log order.
+//
+// Each change made by one request (a put, a delete, a whole transaction)
+// gets the next revision of the store; each key remembers, per change, its
+// create_revision, mod_revision, version and lease, until compaction drops
+// what no read at or after the compaction point can see. A delete leaves a
+// tombstone, so a read at an earlier revision still sees the key.
+class MvccStore {
+ public:
+  // Leases the store knows of: asked before a put attaches one. The lease
+  // table lives beside the store (EtcdStateMachine), which owns both.
+  using LeaseExists = std::function<bool(int64_t lease)>;
+
+  int64_t revision() const { return revision_; }
+  int64_t compacted() const { return compacted_; }
+
+  absl::StatusOr<etcdserverpb::RangeResponse> range(const etcdserverpb::RangeRequest& r) const;
+
+  // Writes. Each either fails and changes nothing, or changes the store
+  // under one new revision and appends what it did to `changes`.
+  absl::StatusOr<etcdserverpb::PutResponse> put(const etcdserverpb::PutRequest& r,
+                                                const LeaseExists& lease_exists,
+                                                std::vector<mvccpb::Event>* changes);
+  absl::StatusOr<etcdserverpb::DeleteRangeResponse> delete_range(
+      const etcdserverpb::DeleteRangeRequest& r, std::vector<mvccpb::Event>* changes);
+  absl::StatusOr<etcdserverpb::TxnResponse> txn(const etcdserverpb::TxnRequest& r,
+                                                const LeaseExists& lease_exists,
+                                                std::vector<mvccpb::Event>* changes);
+  absl::Status compact(int64_t revision);
+  // A transaction without writes at any depth, served without a revision.
+  absl::StatusOr<etcdserverpb::TxnResponse> read_txn(const etcdserverpb::TxnRequest& r) const;
+
+  // Deletes every key attached to `lease` (its revocation), under one
+  // revision if there were any.
+  void delete_keys_of_lease(int64_t lease, std::vector<mvccpb::Event>* changes);
+  // The live keys attached to `lease`, sorted.
+  std::vector<std::string> keys_of_lease(int64_t lease) const;
+
+  // The changes to keys in [key, range_end) from `from` on, in revision
+  // order: what a watch starting in the past replays. `from` must not be
+  // below the compaction point.
+  std::vector<mvccpb::Event> changes_since(const std::string& key, const std::string& range_end,
+                                           int64_t from) const;
+
+  // A hash of every version at or below `revision` (0: all) and above the
+  // compaction point: equal on replicas that applied the same log (HashKV).
+  uint32_t hash(int64_t revision) const;
+  // Bytes held: keys, values and per-version overhead (Status's dbSize).
+  int64_t bytes() const { return bytes_; }
+  size_t live_keys() const;
+
+  // Snapshot: every version kept, and the two revisions.
+  void save(wire::MvccSnapshot* out) const;
+  bool load(const wire::MvccSnapshot& in);
+
+  // True when `key` falls in etcd's range [key, range_end): range_end empty
+  // is the key alone, "\0" is every key from `start` on.
+  static bool in_range(const std::string& key, const std::string& start,
+                       const std::string& range_end);
+
+ private:
+  struct Version {
+    int64_t mod_revision = 0;
+    int64_t sub = 0;  // order among the changes of one revision
+    int64_t create_revision = 0;
+    int64_t version = 0;  // 0: a tombstone
+    int64_t lease = 0;
+    std::string value;
+  };
+  using History = std::vector<Version>;  // ascending by (mod_revision, sub)
+
+  // The version of a key visible at `revision`, or null if absent then.
+  static const Version* at(const History& h, int64_t revision);
+  const Version* latest(const std::string& key) const;
+  static mvccpb::KeyValue to_kv(const std::string& key, const Version& v, bool keys_only = false);
+
+  // One write request in progress: the changes it made so far share one
+  // revision (revision_ + 1) and are visible to the rest of the request.
+  struct Batch {
+    int64_t sub = 0;
+    std::vector<mvccpb::Event>* changes;
+  };
+  void write_put(Batch& b, const std::string& key, std::string value, int64_t lease);
+  int64_t write_delete(Batch& b, const std::string& key, const std::string& range_end,
+                       std::vector<mvccpb::KeyValue>* prev);
+  void finish(Batch& b);
+
+  absl::StatusOr<etcdserverpb::RangeResponse> range_at(const etcdserverpb::RangeRequest& r,
+                                                       int64_t current) const;
+  absl::Status check_put(const etcdserverpb::PutRequest& r, const LeaseExists& lease_exists) const;
+  etcdserverpb::PutResponse apply_put(Batch& b, const etcdserverpb::PutRequest& r);
+  etcdserverpb::DeleteRangeResponse apply_delete(Batch& b,
+                                                 const etcdserverpb::DeleteRangeRequest& r);
+  bool compare(const etcdserverpb::Compare& c) const;
+  // What one transaction's path writes: a key is put at most once, and
+  // never inside a range the same path deletes.
+  struct TxnWrites {
+    std::set<std::string> puts;
+    std::vector<std::pair<std::string, std::string>> deletes;
+  };
+  void choose_path(const etcdserverpb::TxnRequest& r, std::vector<bool>* path) const;
+  absl::Status check_txn(const etcdserverpb::TxnRequest& r, const LeaseExists& lease_exists,
+                         const std::vector<bool>& path, size_t* step, TxnWrites* writes) const;
+  etcdserverpb::TxnResponse apply_txn(Batch& b, const etcdserverpb::TxnRequest& r,
+                                      const std::vector<bool>& path, size_t* step);
+
+  void account(const std::string& key, const Version& v, int sign);
+
+  std::map<std::string, History> keys_;
+  int64_t revision_ = 1;  // etcd starts at 1: an empty store has revision 1
+  int64_t compacted_ = 0;
+  int64_t bytes_ = 0;
+};
+
+}  // namespace synod
