@@ -1,17 +1,22 @@
 // synod serve: one member of a replicated key-value store, for real: Raft
-// and the key-value state machine that pass the simulator, driven by an Asio
-// loop over TCP and a write-ahead log on disk.
+// and the etcd store that pass the simulator, driven by an Asio loop over
+// TCP and a write-ahead log on disk, serving etcd's v3 API over gRPC.
 
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/server_posix.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <asio.hpp>
 #include <csignal>
 #include <random>
+#include <thread>
 
+#include "synod/api/etcd_api.h"
+#include "synod/base/hash64.h"
 #include "synod/cli/commands.h"
 #include "synod/cli/serve_config.h"
-#include "synod/kv/kv_state_machine.h"
+#include "synod/kv/etcd_state_machine.h"
 #include "synod/net/http_server.h"
 #include "synod/net/metrics.h"
 #include "synod/net/node_runtime.h"
@@ -188,7 +193,9 @@ int serve(ServeConfig config) {
 
   auto engine_owner = std::make_unique<raft::RaftEngine>(engine_options);
   raft::RaftEngine& engine = *engine_owner;
-  replication::ReplicaNode replica(std::move(engine_owner), std::make_unique<KvStateMachine>());
+  auto machine_owner = std::make_unique<EtcdStateMachine>();
+  EtcdStateMachine& machine = *machine_owner;
+  replication::ReplicaNode replica(std::move(engine_owner), std::move(machine_owner));
 
   options.peers.cluster_id = layout->cluster_id;
   options.peers.self = layout->self;
@@ -238,10 +245,55 @@ int serve(ServeConfig config) {
     http = std::move(*server);
   }
 
-  if (auto status = runtime.start(); !status.ok()) {
-    spdlog::error("{}", std::string(status.message()));
+  // The etcd API: gRPC on the client port, beside the framed protocol.
+  api::EtcdApiOptions api_options;
+  api_options.cluster_id = layout->cluster_id;
+  std::vector<uint64_t> member_ids;
+  for (const ClusterMember& m : layout->members) {
+    // etcd's member ids are 64-bit and stable: from the cluster and the name.
+    uint64_t id = hash64(m.name, layout->cluster_id) | 1;
+    member_ids.push_back(id);
+    api::MemberInfo info{id, m.name, {"http://" + m.host + ":" + std::to_string(m.port)}, {}};
+    if (m.name == config.name)
+      for (std::string_view url : split_list(config.advertise_client_urls))
+        info.client_urls.emplace_back(url);
+    api_options.members.push_back(std::move(info));
+  }
+  api_options.member_id = member_ids.at(layout->self);
+  api::EtcdApi etcd_api(
+      io, runtime, machine,
+      [&engine, &replica, &member_ids] {
+        api::NodeStatus s;
+        if (!engine.started()) return s;
+        const raft::RaftNode& node = engine.node();
+        if (auto leader = node.leader(); leader && *leader < member_ids.size())
+          s.leader = member_ids[*leader];
+        s.term = node.term();
+        s.commit = node.log().commit();
+        s.applied = replica.applied_index();
+        return s;
+      },
+      api_options);
+  grpc::ServerBuilder builder;
+  // etcd's bound on a request, plus room for gRPC's own framing.
+  builder.SetMaxReceiveMessageSize(static_cast<int>(kMaxRequestBytes + (512 << 10)));
+  builder.SetMaxSendMessageSize(std::numeric_limits<int>::max());
+  for (grpc::Service* service : etcd_api.services())
+    builder.RegisterService(service);
+  std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
+  if (!grpc_server) {
+    spdlog::error("{}: the gRPC server did not start", config.name);
     return kExitCannotServe;
   }
+  runtime.client_server().set_http2_handler(
+      [&grpc_server](int fd) { grpc::AddInsecureChannelFromFd(grpc_server.get(), fd); });
+
+  if (auto status = runtime.start(); !status.ok()) {
+    spdlog::error("{}", std::string(status.message()));
+    grpc_server->Shutdown();
+    return kExitCannotServe;
+  }
+  etcd_api.start();
   spdlog::info(
       "{}: serving as node {} of {} (cluster {:016x}); peers on {}, clients on {}{}{}, data in {}",
       config.name, layout->self, layout->members.size(), layout->cluster_id,
@@ -249,16 +301,27 @@ int serve(ServeConfig config) {
       http ? ", metrics on " : "", http ? net::to_string(http->local_endpoint()) : "",
       config.data_dir);
 
+  std::thread stopper;
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](asio::error_code ec, int signal) {
     if (ec) return;
     spdlog::info("{}: {} received, shutting down", config.name,
                  signal == SIGTERM ? "SIGTERM" : "SIGINT");
-    runtime.stop();
-    if (http) http->stop();
-    io.stop();
+    etcd_api.stop();
+    runtime.stop();  // answers every request still waiting on it
+    // gRPC's shutdown waits for calls in flight, which finish on this
+    // loop: so it runs on its own thread while the loop goes on.
+    stopper = std::thread([&] {
+      grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+      asio::post(io, [&] {
+        if (http) http->stop();
+        io.stop();
+      });
+    });
   });
   io.run();
+  if (stopper.joinable()) stopper.join();
+  grpc_server->Wait();
   // Whatever was written is made durable before the process ends; nothing
   // is acknowledged after stop(), so this only saves work.
   files.sync();

@@ -94,6 +94,7 @@ wire::EtcdReply EtcdStateMachine::apply_etcd(const wire::EtcdRequest& r) {
         leases_[id] = Lease{std::max<int64_t>(g.ttl(), 1)};
         reply.mutable_lease_grant()->set_id(id);
         reply.mutable_lease_grant()->set_ttl(leases_[id].ttl);
+        if (lease_listener_) lease_listener_(id, leases_[id].ttl);
       }
       break;
     }
@@ -106,6 +107,16 @@ wire::EtcdReply EtcdStateMachine::apply_etcd(const wire::EtcdRequest& r) {
       store_.delete_keys_of_lease(id, &changes);
       leases_.erase(id);
       reply.mutable_lease_revoke();
+      if (lease_listener_) lease_listener_(id, 0);
+      break;
+    }
+    case wire::EtcdRequest::kLeaseKeepalive: {
+      int64_t id = r.lease_keepalive().id();
+      auto it = leases_.find(id);
+      reply.mutable_lease_keepalive()->set_id(id);
+      // An unknown lease answers TTL 0, as etcd does, and is no error.
+      reply.mutable_lease_keepalive()->set_ttl(it == leases_.end() ? 0 : it->second.ttl);
+      if (it != leases_.end() && lease_listener_) lease_listener_(id, it->second.ttl);
       break;
     }
     case wire::EtcdRequest::kRange:

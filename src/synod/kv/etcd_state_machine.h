@@ -33,6 +33,10 @@ class EtcdStateMachine final : public replication::StateMachine {
   bool restore(std::string_view snapshot) override;
 
   void set_change_listener(ChangeListener listener) { listener_ = std::move(listener); }
+  // Told when a lease is granted or renewed (ttl > 0) or goes (ttl 0), as
+  // it applies: the member's LeaseKeeper keeps the clock on it.
+  using LeaseListener = std::function<void(int64_t id, int64_t ttl)>;
+  void set_lease_listener(LeaseListener listener) { lease_listener_ = std::move(listener); }
 
   const MvccStore& store() const { return store_; }
   const std::map<int64_t, Lease>& leases() const { return leases_; }
@@ -50,6 +54,7 @@ class EtcdStateMachine final : public replication::StateMachine {
   MvccStore store_;
   std::map<int64_t, Lease> leases_;
   ChangeListener listener_;
+  LeaseListener lease_listener_;
 };
 
 // etcd's error for `status`, on the wire.

@@ -8,6 +8,36 @@
 
 namespace synod::net {
 
+namespace {
+
+// Client process ids: the client port's from kFirstClientId, requests
+// submitted here from kLocalBase, requests other members passed on from
+// kPassedOnBase. Each range wraps around on its own.
+constexpr ProcessId kLocalBase = 0x8000'0000u;
+constexpr ProcessId kPassedOnBase = 0xC000'0000u;
+constexpr uint64_t kRangeSize = 0x4000'0000u;
+// Bounds on what other members and local callers can make this node hold.
+constexpr size_t kMaxLocalWaiting = 65'536;
+constexpr size_t kMaxPassedOn = 65'536;
+// A passed-on request whose reply never came (its command was dropped by a
+// leader change) is forgotten after this; its sender has timed out by then.
+constexpr Duration kPassedOnLifetime = std::chrono::seconds(60);
+
+bool is_local(ProcessId p) {
+  return p >= kLocalBase && p < kPassedOnBase;
+}
+bool is_passed_on(ProcessId p) {
+  return p >= kPassedOnBase;
+}
+
+wire::ClientReply rejected(std::string why) {
+  wire::ClientReply reply;
+  reply.mutable_rejected()->set_reason(std::move(why));
+  return reply;
+}
+
+}  // namespace
+
 NodeRuntime::NodeRuntime(asio::io_context& io, NodeRuntimeOptions options, Storage& storage,
                          Protocol& protocol)
     : io_(io),
@@ -49,6 +79,13 @@ void NodeRuntime::stop() {
   clients_.stop();
   transport_.stop();
   alarm_.cancel();
+  // Every caller waiting on a submitted request hears why it ends.
+  auto waiting = std::move(local_);
+  local_.clear();
+  for (auto& [id, local] : waiting) {
+    local.deadline->cancel();
+    local.done(rejected("the member is shutting down"));
+  }
 }
 
 void NodeRuntime::synced(SyncId id) {
@@ -98,11 +135,89 @@ void NodeRuntime::respond(const Incoming& request, Bytes payload) {
 
 void NodeRuntime::reply(ProcessId client, const wire::ClientReply& reply) {
   ++client_replies_;
-  clients_.reply(client, reply);
+  if (is_local(client)) {
+    finish_local(client - kLocalBase, reply);
+  } else if (is_passed_on(client)) {
+    auto it = passed_on_.find(client);
+    if (it == passed_on_.end()) return;
+    wire::PeerMessage back;
+    back.set_forward_id(it->second.forward_id);
+    *back.mutable_forward_reply() = reply;
+    NodeId to = it->second.from;
+    passed_on_.erase(it);
+    route(to, std::move(back));
+  } else {
+    clients_.reply(client, reply);
+  }
+}
+
+// ---- requests submitted on this node, passed on to the leader --------------
+
+void NodeRuntime::submit(wire::ClientRequest request, Duration timeout, ReplyHandler done) {
+  if (stopped_) return done(rejected("the member is shutting down"));
+  if (local_.size() >= kMaxLocalWaiting) return done(rejected("too many requests waiting"));
+  uint64_t id;
+  do {
+    id = next_local_++ % kRangeSize;
+  } while (local_.count(id));
+  request.set_one_shot(true);
+  request.set_client((uint64_t{self()} + 1) << 40 | id);
+  request.set_seq(1);
+  auto deadline = std::make_unique<asio::steady_timer>(io_, timeout);
+  deadline->async_wait([this, id](asio::error_code ec) {
+    if (!ec) finish_local(id, rejected("request timed out"));
+  });
+  Local& local = local_[id];
+  local.request = request;
+  local.done = std::move(done);
+  local.deadline = std::move(deadline);
+  ++client_requests_;
+  protocol_.on_client_request(*this, kLocalBase + static_cast<ProcessId>(id), request);
+}
+
+void NodeRuntime::finish_local(uint64_t id, const wire::ClientReply& reply) {
+  auto it = local_.find(id);
+  if (it == local_.end()) return;  // answered already, or timed out
+  Local& local = it->second;
+  if (reply.has_redirect() && reply.redirect().known() && reply.redirect().node() != self() &&
+      !local.passed_on) {
+    // Not the leader here: pass it on, once. The leader's reply (or its
+    // own redirect, if leadership moved again) comes back as is.
+    local.passed_on = true;
+    wire::PeerMessage message;
+    message.set_forward_id(id);
+    *message.mutable_forward() = local.request;
+    route(reply.redirect().node(), std::move(message));
+    return;
+  }
+  ReplyHandler done = std::move(local.done);
+  local.deadline->cancel();
+  local_.erase(it);
+  done(reply);
+}
+
+void NodeRuntime::forwarded_in(NodeId from, wire::PeerMessage& message) {
+  if (message.has_forward_reply()) {
+    if (from == self() || !local_.count(message.forward_id())) return;
+    finish_local(message.forward_id(), message.forward_reply());
+    return;
+  }
+  // Forget passed-on requests whose replies will never come.
+  for (auto it = passed_on_.begin(); it != passed_on_.end();)
+    it = now() - it->second.at > kPassedOnLifetime ? passed_on_.erase(it) : std::next(it);
+  if (passed_on_.size() >= kMaxPassedOn) return;  // the sender times out
+  ProcessId client;
+  do {
+    client = kPassedOnBase + static_cast<ProcessId>(next_passed_on_++ % kRangeSize);
+  } while (passed_on_.count(client));
+  passed_on_[client] = {from, message.forward_id(), now()};
+  ++client_requests_;
+  protocol_.on_client_request(*this, client, message.forward());
 }
 
 void NodeRuntime::deliver(NodeId from, wire::PeerMessage& message) {
   if (stopped_) return;
+  if (message.has_forward() || message.has_forward_reply()) return forwarded_in(from, message);
   if (message.response()) {
     auto waiting = calls_.find(message.call());
     if (waiting == calls_.end()) return;  // timed out already: dropped, as promised

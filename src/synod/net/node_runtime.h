@@ -45,10 +45,22 @@ class NodeRuntime final : private Env {
   void stop();
   void synced(SyncId id);
 
+  // Hands `request` to the protocol as a client of this node would, on the
+  // loop's thread; `done` gets the reply, on the loop too. When this node
+  // is not the leader, the request is passed on to the leader over the peer
+  // link and the leader's reply comes back the same way. Without a reply
+  // within `timeout` (no leader, a leader change dropped the command),
+  // `done` gets a Rejected reply saying so. The request is sent one_shot
+  // with a client id unique to this node and request.
+  using ReplyHandler = std::function<void(const wire::ClientReply& reply)>;
+  void submit(wire::ClientRequest request, Duration timeout, ReplyHandler done);
+  size_t submitted_waiting() const { return local_.size(); }
+
   const PeerTransport& transport() const { return transport_; }
   uint64_t client_requests() const { return client_requests_; }
   uint64_t client_replies() const { return client_replies_; }
   const ClientServer& client_server() const { return clients_; }
+  ClientServer& client_server() { return clients_; }
   asio::ip::tcp::endpoint peer_endpoint() const { return transport_.local_endpoint(); }
   asio::ip::tcp::endpoint client_endpoint() const { return clients_.local_endpoint(); }
 
@@ -70,6 +82,8 @@ class NodeRuntime final : private Env {
 
   // To a peer over TCP, or to this node through the loop.
   void route(ProcessId to, wire::PeerMessage message);
+  void finish_local(uint64_t id, const wire::ClientReply& reply);
+  void forwarded_in(NodeId from, wire::PeerMessage& message);
   void deliver(NodeId from, wire::PeerMessage& message);
   void arm_timer();
   void fire_timers();
@@ -98,6 +112,23 @@ class NodeRuntime final : private Env {
   TimerId next_timer_ = 1;
   std::map<CallId, TimerId> calls_;  // waiting for a response
   CallId next_call_ = 1;
+  // Requests submitted here, waiting for their reply (by local id).
+  struct Local {
+    wire::ClientRequest request;
+    ReplyHandler done;
+    std::unique_ptr<asio::steady_timer> deadline;
+    bool passed_on = false;
+  };
+  std::map<uint64_t, Local> local_;
+  uint64_t next_local_ = 1;
+  // Requests other members passed on to this one: where each reply goes.
+  struct PassedOn {
+    NodeId from;
+    uint64_t forward_id;
+    Time at;
+  };
+  std::map<ProcessId, PassedOn> passed_on_;
+  uint64_t next_passed_on_ = 0;
   uint64_t client_requests_ = 0;
   uint64_t client_replies_ = 0;
   bool stopped_ = false;

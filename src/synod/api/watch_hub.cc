@@ -1,0 +1,118 @@
+#include "synod/api/watch_hub.h"
+
+namespace synod::api {
+
+bool WatchHub::wants(const Watch& w, const mvccpb::Event& e) const {
+  if (e.kv().mod_revision() < w.next_revision) return false;
+  if (e.type() == mvccpb::Event::PUT && w.no_put) return false;
+  if (e.type() == mvccpb::Event::DELETE && w.no_delete) return false;
+  return MvccStore::in_range(e.kv().key(), w.key, w.range_end);
+}
+
+void WatchHub::send(Watch& w, int64_t watch_id, std::vector<mvccpb::Event> events,
+                    int64_t revision) {
+  etcdserverpb::WatchResponse r;
+  fill_(r.mutable_header(), revision);
+  r.set_watch_id(watch_id);
+  for (auto& e : events) {
+    if (!w.prev_kv) e.clear_prev_kv();
+    *r.add_events() = std::move(e);
+  }
+  w.stream->send(std::move(r));
+}
+
+void WatchHub::create(const std::shared_ptr<WatchSink>& stream, int64_t watch_id,
+                      const etcdserverpb::WatchCreateRequest& request) {
+  etcdserverpb::WatchResponse created;
+  fill_(created.mutable_header(), store_.revision());
+  created.set_watch_id(watch_id);
+  created.set_created(true);
+  if (watches_.count({stream.get(), watch_id})) {
+    created.set_canceled(true);
+    created.set_cancel_reason("etcdserver: duplicate watch ID");
+    stream->send(std::move(created));
+    return;
+  }
+  int64_t start = request.start_revision() > 0 ? request.start_revision() : store_.revision() + 1;
+  if (start < store_.compacted()) {
+    // etcd: created, then canceled with the compaction point.
+    stream->send(std::move(created));
+    etcdserverpb::WatchResponse canceled;
+    fill_(canceled.mutable_header(), store_.revision());
+    canceled.set_watch_id(watch_id);
+    canceled.set_canceled(true);
+    canceled.set_compact_revision(store_.compacted());
+    canceled.set_cancel_reason("etcdserver: mvcc: required revision has been compacted");
+    stream->send(std::move(canceled));
+    return;
+  }
+  stream->send(std::move(created));
+  Watch w;
+  w.stream = stream;
+  w.key = request.key();
+  w.range_end = request.range_end();
+  w.prev_kv = request.prev_kv();
+  for (int f : request.filters()) {
+    if (f == etcdserverpb::WatchCreateRequest::NOPUT) w.no_put = true;
+    if (f == etcdserverpb::WatchCreateRequest::NODELETE) w.no_delete = true;
+  }
+  w.next_revision = start;
+  if (start <= store_.revision()) {
+    // The past first, one response per revision, as etcd sends them.
+    std::vector<mvccpb::Event> batch;
+    int64_t batch_revision = 0;
+    for (auto& e : store_.changes_since(w.key, w.range_end, start)) {
+      if (!wants(w, e)) continue;
+      if (!batch.empty() && e.kv().mod_revision() != batch_revision) {
+        send(w, watch_id, std::move(batch), batch_revision);
+        batch.clear();
+      }
+      batch_revision = e.kv().mod_revision();
+      batch.push_back(std::move(e));
+    }
+    if (!batch.empty()) send(w, watch_id, std::move(batch), batch_revision);
+    w.next_revision = store_.revision() + 1;
+  }
+  watches_[{stream.get(), watch_id}] = std::move(w);
+}
+
+void WatchHub::cancel(const std::shared_ptr<WatchSink>& stream, int64_t watch_id) {
+  if (!watches_.erase({stream.get(), watch_id})) return;
+  etcdserverpb::WatchResponse r;
+  fill_(r.mutable_header(), store_.revision());
+  r.set_watch_id(watch_id);
+  r.set_canceled(true);
+  stream->send(std::move(r));
+}
+
+void WatchHub::progress(const std::shared_ptr<WatchSink>& stream) {
+  etcdserverpb::WatchResponse r;
+  fill_(r.mutable_header(), store_.revision());
+  r.set_watch_id(-1);  // etcd: a progress notification names no watch
+  stream->send(std::move(r));
+}
+
+void WatchHub::drop(const WatchSink* stream) {
+  watches_.erase(watches_.lower_bound({stream, INT64_MIN}),
+                 watches_.upper_bound({stream, INT64_MAX}));
+}
+
+void WatchHub::publish(const std::vector<mvccpb::Event>& changes) {
+  if (changes.empty() || watches_.empty()) return;
+  int64_t revision = changes.back().kv().mod_revision();
+  for (auto it = watches_.begin(); it != watches_.end();) {
+    Watch& w = it->second;
+    if (w.stream->is_done()) {
+      it = watches_.erase(it);
+      continue;
+    }
+    std::vector<mvccpb::Event> mine;
+    for (const auto& e : changes)
+      if (wants(w, e)) mine.push_back(e);
+    if (!mine.empty()) send(w, it->first.second, std::move(mine), revision);
+    w.next_revision = std::max(w.next_revision, revision + 1);
+    ++it;
+  }
+}
+
+}  // namespace synod::api
