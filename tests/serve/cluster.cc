@@ -36,15 +36,6 @@ constexpr std::string_view kPortTaken = "Address already in use";
 // before a port collision counts as a failure.
 constexpr int kPortAttempts = 5;
 
-std::string read_file(const std::string& path, size_t from = 0) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "";
-  in.seekg(static_cast<std::streamoff>(from));
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 size_t file_size(const std::string& path) {
   std::error_code ec;
   auto size = std::filesystem::file_size(path, ec);
@@ -73,6 +64,15 @@ std::string tail(const std::string& text, size_t lines) {
 }
 
 }  // namespace
+
+std::string read_file(const std::string& path, size_t from) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  in.seekg(static_cast<std::streamoff>(from));
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
 
 std::string synod_binary() {
   const char* bin = std::getenv("SYNOD_BIN");
@@ -146,7 +146,7 @@ Child::Child(const std::vector<std::string>& argv, const std::string& stdout_pat
       ::dup2(in, STDIN_FILENO);
       ::dup2(out, STDOUT_FILENO);
       ::dup2(err, STDERR_FILENO);
-      ::execv(args[0], args.data());
+      ::execvp(args[0], args.data());
       ::_exit(127);
     }
     if (pid < 0) ADD_FAILURE() << "fork: " << std::strerror(errno);
@@ -207,10 +207,15 @@ void Child::kill9() {
 
 RunResult run_synod(const std::string& scratch_dir, const std::vector<std::string>& args,
                     Millis timeout) {
-  static std::atomic<int> counter{0};
-  std::string base = scratch_dir + "/run-" + std::to_string(counter++);
   std::vector<std::string> argv = {synod_binary()};
   argv.insert(argv.end(), args.begin(), args.end());
+  return run_program(scratch_dir, argv, timeout);
+}
+
+RunResult run_program(const std::string& scratch_dir, const std::vector<std::string>& argv,
+                      Millis timeout) {
+  static std::atomic<int> counter{0};
+  std::string base = scratch_dir + "/run-" + std::to_string(counter++);
   RunResult result;
   {
     Child child(argv, base + ".out", base + ".err");

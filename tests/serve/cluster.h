@@ -34,6 +34,9 @@ std::string synod_binary();
 // Polls `done` every `every` until it holds or `timeout` passes; says which.
 bool wait_until(const std::function<bool()>& done, Millis timeout, Millis every = 20ms);
 
+// A file's bytes from `from` on; empty when it cannot be read.
+std::string read_file(const std::string& path, size_t from = 0);
+
 // Loopback ports that were free a moment ago: each bound to 127.0.0.1:0 (all
 // held at once, so they differ), read back and closed.
 std::vector<uint16_t> free_ports(size_t n);
@@ -79,7 +82,11 @@ struct RunResult {
   std::string out;
   std::string err;
 };
-// Runs $SYNOD_BIN with args; output goes through files in scratch_dir.
+// Runs argv (argv[0] a path or a name on $PATH); output goes through files
+// in scratch_dir.
+RunResult run_program(const std::string& scratch_dir, const std::vector<std::string>& argv,
+                      Millis timeout);
+// Runs $SYNOD_BIN with args.
 RunResult run_synod(const std::string& scratch_dir, const std::vector<std::string>& args,
                     Millis timeout);
 

@@ -1,0 +1,356 @@
+// etcd compatibility, judged by an independent client: Debian's etcdctl
+// runs the same scenarios against a 3-member synod cluster and a 3-member
+// etcd cluster (Debian's etcd-server, started here), and what it prints must
+// be the same, once the parts that differ by nature (ids, terms, timings)
+// are masked. Nothing here is an expected string copied from etcd: etcd
+// itself is the oracle, in the same run.
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <regex>
+
+#include "serve/cluster.h"
+
+namespace synod::serve::testing {
+namespace {
+
+// A cluster etcdctl can talk to.
+struct Target {
+  std::string name;
+  std::string endpoints;  // host:port,...
+  std::string scratch;    // a directory for command output
+};
+
+// Three real etcd members on loopback, in a temporary directory, killed and
+// removed at the end.
+class EtcdCluster {
+ public:
+  EtcdCluster() {
+    std::string pattern = ::testing::TempDir() + "synod-etcd-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) return;
+    dir_ = pattern;
+    std::vector<uint16_t> ports = free_ports(6);
+    if (ports.size() != 6) return;
+    std::string initial;
+    for (int i = 0; i < 3; ++i)
+      initial += (i ? "," : "") + name(i) + "=" + url(ports[2 * i]);
+    for (int i = 0; i < 3; ++i) {
+      std::string peer = url(ports[2 * i]), client = url(ports[2 * i + 1]);
+      // The same flags synod serve takes: an etcd start script runs either.
+      members_.emplace_back(std::vector<std::string>{"etcd",
+                                                     "--name",
+                                                     name(i),
+                                                     "--data-dir",
+                                                     dir_ + "/" + name(i),
+                                                     "--listen-peer-urls",
+                                                     peer,
+                                                     "--initial-advertise-peer-urls",
+                                                     peer,
+                                                     "--listen-client-urls",
+                                                     client,
+                                                     "--advertise-client-urls",
+                                                     client,
+                                                     "--initial-cluster",
+                                                     initial,
+                                                     "--initial-cluster-token",
+                                                     "compat",
+                                                     "--initial-cluster-state",
+                                                     "new",
+                                                     "--heartbeat-interval",
+                                                     "20",
+                                                     "--election-timeout",
+                                                     "200"},
+                            dir_ + "/" + name(i) + ".log", dir_ + "/" + name(i) + ".log");
+      endpoints_ += (i ? "," : "") + std::string("127.0.0.1:") + std::to_string(ports[2 * i + 1]);
+    }
+  }
+  ~EtcdCluster() {
+    members_.clear();  // SIGKILL and reap
+    std::error_code ignored;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
+  }
+  const std::string& endpoints() const { return endpoints_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  static std::string name(int i) { return "e" + std::to_string(i + 1); }
+  static std::string url(uint16_t port) { return "http://127.0.0.1:" + std::to_string(port); }
+  std::string dir_, endpoints_;
+  std::vector<Child> members_;
+};
+
+// What etcdctl printed, with what differs by nature masked: lease and
+// member ids, terms, raft indexes, latencies, the remaining TTL's exact
+// second and the version banner.
+std::string masked(std::string text) {
+  static const std::vector<std::pair<std::regex, std::string>> masks = {
+      // The client library's own retry log: timestamps and connection names.
+      {std::regex(R"(\{"level":"warn"[^\n]*\n)"), ""},
+      {std::regex(R"("header":\{[^}]*\},?)"), ""},
+      {std::regex(R"(\b[0-9a-f]{14,16}\b)"), "<id>"},
+      {std::regex(R"(took = [0-9.]+[a-zµ]+)"), "took = <t>"},
+      {std::regex(R"(remaining\(\d+s\))"), "remaining(<s>)"},
+  };
+  for (const auto& [pattern, with] : masks)
+    text = std::regex_replace(text, pattern, with);
+  return text;
+}
+
+class Ctl {
+ public:
+  explicit Ctl(Target target) : t_(std::move(target)) {}
+  const Target& target() const { return t_; }
+
+  RunResult raw(const std::vector<std::string>& args, Millis timeout = 20s) const {
+    std::vector<std::string> argv = {"etcdctl", "--endpoints=" + t_.endpoints,
+                                     "--command-timeout=10s"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_program(t_.scratch, argv, timeout);
+  }
+  // One line of transcript: the command, its exit code and masked output.
+  std::string operator()(const std::vector<std::string>& args) const {
+    RunResult r = raw(args);
+    std::string line = "$";
+    for (const auto& a : args)
+      line += " " + a;
+    return masked(line) + "\n[" + std::to_string(r.code) + "] " + masked(r.out) + masked(r.err);
+  }
+  // etcdctl txn reads its script from standard input.
+  std::string txn(const std::string& script) const {
+    RunResult r = run_program(
+        t_.scratch,
+        {"sh", "-c", "printf '" + script + "' | etcdctl --endpoints=" + t_.endpoints + " txn"},
+        20s);
+    return "$ txn\n[" + std::to_string(r.code) + "] " + masked(r.out) + masked(r.err);
+  }
+  Child spawn(const std::vector<std::string>& args, const std::string& label) const {
+    std::vector<std::string> argv = {"etcdctl", "--endpoints=" + t_.endpoints};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return Child(argv, t_.scratch + "/" + label + ".out", t_.scratch + "/" + label + ".err");
+  }
+  std::string output(const std::string& label) const {
+    return read_file(t_.scratch + "/" + label + ".out");
+  }
+
+ private:
+  Target t_;
+};
+
+// A scenario that cannot go on fails and returns what it has.
+#define ASSERT_TRUE_OR_EMPTY(condition)         \
+  do {                                          \
+    if (!(condition)) {                         \
+      ADD_FAILURE() << "not true: " #condition; \
+      return "";                                \
+    }                                           \
+  } while (0)
+
+// The scenarios: each returns a transcript to compare, and checks on its
+// own what a transcript cannot show (that lockers took turns).
+
+std::string kv_scenario(const Ctl& ctl) {
+  std::string out;
+  for (auto args : std::vector<std::vector<std::string>>{
+           {"put", "a", "1"},
+           {"put", "b", "2"},
+           {"put", "a", "3"},
+           {"put", "c/1", "x"},
+           {"put", "c/2", "y"},
+           {"get", "a", "-w", "json"},
+           {"get", "a", "--rev=2"},
+           {"get", "c/", "--prefix"},
+           {"get", "a", "c", "--keys-only"},
+           {"get", "", "--from-key", "--limit=2", "--order=DESCEND"},
+           {"get", "", "--prefix", "--sort-by=VERSION", "--keys-only"},
+           {"get", "a", "--rev=100"},
+           {"del", "a", "--prev-kv"},
+           {"get", "a"},
+           {"del", "c/", "--prefix"},
+           {"get", "b", "-w", "json"},
+           {"compaction", "4"},
+           {"get", "a", "--rev=3"},
+           {"get", "a", "--rev=4"},
+           {"put", "b", "--ignore-value"},
+           {"put", "nothing-here", "--ignore-value"},
+           {"get", "b", "-w", "json"},
+       })
+    out += ctl(args);
+  return out;
+}
+
+std::string txn_scenario(const Ctl& ctl) {
+  std::string out = ctl({"put", "t", "1"});
+  // compares; success requests; failure requests, blank-line separated.
+  out += ctl.txn("value(\"t\") = \"1\"\n\nput t 2\nget t\n\nput t never\n\n");
+  out += ctl.txn("value(\"t\") = \"1\"\n\nput t never\n\nget t\n\n");
+  out += ctl.txn("version(\"t\") > \"1\"\nmod(\"t\") < \"100\"\n\nput u 1\n\n\n");
+  out += ctl.txn("create(\"missing\") = \"0\"\n\nput missing here\n\n\n");
+  out += ctl({"get", "", "--prefix", "-w", "json"});
+  return out;
+}
+
+std::string watch_scenario(const Ctl& ctl) {
+  RunResult before = ctl.raw({"put", "w/0", "before", "-w", "json"});
+  std::smatch m;
+  ASSERT_TRUE_OR_EMPTY(std::regex_search(before.out, m, std::regex(R"("revision":(\d+))")));
+  std::string out = "[" + std::to_string(before.code) + "] put w/0 before\n";
+  // From that put's revision: the watch replays what came before it was
+  // set up, so it sees the same events however late it starts.
+  Child watcher =
+      ctl.spawn({"watch", "w/", "--prefix", "--rev=" + m[1].str(), "--prev-kv"}, "watch");
+  out += ctl({"put", "w/1", "one"});
+  out += ctl({"put", "w/0", "again"});
+  out += ctl({"del", "w/", "--prefix"});
+  out += ctl({"put", "elsewhere", "not seen"});
+  EXPECT_TRUE(wait_until(
+      [&] {
+        std::string seen = ctl.output("watch");
+        return std::count(seen.begin(), seen.end(), '\n') >= 14;
+      },
+      10s))
+      << ctl.target().name << ": " << ctl.output("watch");
+  watcher.kill9();
+  return out + "watch saw:\n" + ctl.output("watch");
+}
+
+std::string lease_scenario(const Ctl& ctl) {
+  std::string out;
+  RunResult granted = ctl.raw({"lease", "grant", "100"});
+  out += "[" + std::to_string(granted.code) + "] " + masked(granted.out);
+  std::smatch m;
+  std::string id;
+  if (std::regex_search(granted.out, m, std::regex(R"(lease ([0-9a-f]+) granted)"))) id = m[1];
+  EXPECT_FALSE(id.empty()) << granted.out << granted.err;
+  out += ctl({"put", "l/1", "v", "--lease=" + id});
+  out += ctl({"put", "l/2", "v", "--lease=" + id});
+  out += ctl({"lease", "timetolive", id, "--keys"});
+  out += ctl({"lease", "keep-alive", "--once", id});
+  out += ctl({"lease", "revoke", id});
+  out += ctl({"get", "l/", "--prefix"});
+  out += ctl({"lease", "timetolive", id});
+  out += ctl({"put", "l/3", "v", "--lease=" + id});
+
+  // Expiry: a 2 s lease with nobody keeping it alive takes its key along.
+  RunResult short_lease = ctl.raw({"lease", "grant", "2"});
+  std::string short_id;
+  if (std::regex_search(short_lease.out, m, std::regex(R"(lease ([0-9a-f]+) granted)")))
+    short_id = m[1];
+  out += ctl({"put", "doomed", "v", "--lease=" + short_id});
+  bool gone = wait_until(
+      [&] {
+        RunResult r = ctl.raw({"get", "doomed", "--print-value-only"});
+        return r.code == 0 && r.out.empty();
+      },
+      20s, 200ms);
+  out += std::string("expired and deleted: ") + (gone ? "yes" : "no") + "\n";
+  return out;
+}
+
+// Two lockers, each writing start and end marks around its critical
+// section: the marks must pair up, never interleave.
+std::string lock_scenario(const Ctl& ctl) {
+  std::string marks = ctl.target().scratch + "/marks";
+  std::vector<Child> lockers;
+  for (int i = 0; i < 3; ++i)
+    lockers.push_back(ctl.spawn({"lock", "the-lock", "--", "sh", "-c",
+                                 "echo start " + std::to_string(i) + " >> " + marks +
+                                     "; sleep 0.3; echo end " + std::to_string(i) + " >> " + marks},
+                                "locker" + std::to_string(i)));
+  for (auto& l : lockers)
+    EXPECT_EQ(l.wait(30s), std::optional<int>(0)) << ctl.target().name;
+  std::string seen = read_file(marks);
+  std::istringstream in(seen);
+  std::string a, b, x, y;
+  int pairs = 0;
+  while (in >> a >> x >> b >> y) {
+    EXPECT_EQ(a, "start") << seen;
+    EXPECT_EQ(b, "end") << seen;
+    EXPECT_EQ(x, y) << "locker " << x << " was not alone: " << seen;
+    ++pairs;
+  }
+  EXPECT_EQ(pairs, 3) << seen;
+  return "lockers took turns: " + std::to_string(pairs) + "\n";
+}
+
+std::string elect_scenario(const Ctl& ctl) {
+  auto leader_is = [&](const std::string& who) {
+    return wait_until(
+        [&] {
+          RunResult r = ctl.raw({"elect", "the-election", "-l"}, 5s);
+          return r.out.find(who) != std::string::npos;
+        },
+        20s, 100ms);
+  };
+  Child first = ctl.spawn({"elect", "the-election", "first"}, "first");
+  bool first_leads = leader_is("first");
+  Child second = ctl.spawn({"elect", "the-election", "second"}, "second");
+  bool still_first = leader_is("first");
+  first.signal(SIGINT);  // etcdctl resigns on an interrupt
+  first.wait(10s);
+  bool second_takes_over = leader_is("second");
+  second.signal(SIGINT);
+  second.wait(10s);
+  return std::string("first leads: ") + (first_leads ? "yes" : "no") +
+         ", still first while second waits: " + (still_first ? "yes" : "no") +
+         ", second takes over: " + (second_takes_over ? "yes" : "no") + "\n";
+}
+
+std::string cluster_scenario(const Ctl& ctl) {
+  std::string out;
+  RunResult members = ctl.raw({"member", "list"});
+  out += "members: " + std::to_string(std::count(members.out.begin(), members.out.end(), '\n')) +
+         " started: " + std::to_string(std::regex_search(members.out, std::regex("started"))) +
+         "\n";
+  RunResult status = ctl.raw({"endpoint", "status"});
+  out += "status lines: " + std::to_string(std::count(status.out.begin(), status.out.end(), '\n')) +
+         " leaders: " + std::to_string(std::count(status.out.begin(), status.out.end(), 't') > 0) +
+         "\n";
+  RunResult health = ctl.raw({"endpoint", "health"});
+  size_t healthy = 0;
+  for (size_t at = 0; (at = health.err.find("is healthy", at)) != std::string::npos; ++at)
+    ++healthy;
+  for (size_t at = 0; (at = health.out.find("is healthy", at)) != std::string::npos; ++at)
+    ++healthy;
+  out += "healthy: " + std::to_string(healthy) + "\n";
+  return out;
+}
+
+// Runs every scenario on synod and on etcd and compares the transcripts.
+TEST(EtcdCompat, EtcdctlSeesTheSameFromSynodAsFromEtcd) {
+  ASSERT_EQ(run_program(::testing::TempDir(), {"etcd", "--version"}, 10s).code, 0)
+      << "etcd is not installed (Debian's etcd-server): scripts/setup.sh installs it";
+  Cluster synod(3);
+  ASSERT_TRUE(synod.wait_for_leader());
+  EtcdCluster etcd;
+  ASSERT_FALSE(etcd.dir().empty());
+  std::string synod_scratch = synod.dir() + "/ctl", etcd_scratch = etcd.dir() + "/ctl";
+  std::filesystem::create_directories(synod_scratch);
+  std::filesystem::create_directories(etcd_scratch);
+  Ctl on_synod({"synod", synod.endpoints(), synod_scratch});
+  Ctl on_etcd({"etcd", etcd.endpoints(), etcd_scratch});
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return on_etcd.raw({"endpoint", "health"}).code == 0;
+      },
+      30s, 200ms))
+      << "the etcd cluster did not become healthy";
+
+  struct Scenario {
+    const char* name;
+    std::string (*run)(const Ctl&);
+  };
+  for (Scenario s : {Scenario{"kv", kv_scenario}, Scenario{"txn", txn_scenario},
+                     Scenario{"watch", watch_scenario}, Scenario{"lease", lease_scenario},
+                     Scenario{"lock", lock_scenario}, Scenario{"elect", elect_scenario},
+                     Scenario{"cluster", cluster_scenario}}) {
+    SCOPED_TRACE(s.name);
+    std::string from_etcd = s.run(on_etcd);
+    std::string from_synod = s.run(on_synod);
+    EXPECT_EQ(from_synod, from_etcd) << "scenario " << s.name;
+  }
+}
+
+}  // namespace
+}  // namespace synod::serve::testing
