@@ -10,6 +10,7 @@
 #include <csignal>
 #include <filesystem>
 #include <regex>
+#include <thread>
 
 #include "serve/cluster.h"
 
@@ -350,6 +351,65 @@ TEST(EtcdCompat, EtcdctlSeesTheSameFromSynodAsFromEtcd) {
     std::string from_synod = s.run(on_synod);
     EXPECT_EQ(from_synod, from_etcd) << "scenario " << s.name;
   }
+}
+
+// A watch on a follower and a kept-alive lease, while the leader is killed:
+// the watch sees every write once, in order, and the lease outlives its TTL
+// while kept alive, then expires once nobody keeps it.
+TEST(EtcdApi, WatchesAndLeasesSurviveALeaderKill) {
+  Cluster c(3);
+  std::optional<int> leader = c.wait_for_leader();
+  ASSERT_TRUE(leader);
+  const int follower = (*leader + 1) % c.size();
+  std::string scratch = c.dir() + "/ctl";
+  std::filesystem::create_directories(scratch);
+  Ctl all({"synod", c.endpoints(), scratch});
+  Ctl on_follower({"synod", c.endpoint(follower), scratch});
+  std::string survivors;
+  for (int i = 0; i < c.size(); ++i)
+    if (i != *leader) survivors += (survivors.empty() ? "" : ",") + c.endpoint(i);
+  Ctl after({"synod", survivors, scratch});
+
+  RunResult first = all.raw({"put", "k/0", "v", "-w", "json"});
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(first.out, m, std::regex(R"("revision":(\d+))"))) << first.err;
+  Child watcher =
+      on_follower.spawn({"watch", "k/", "--prefix", "--rev=" + m[1].str()}, "follower-watch");
+
+  RunResult granted = all.raw({"lease", "grant", "3"});
+  ASSERT_TRUE(std::regex_search(granted.out, m, std::regex(R"(lease ([0-9a-f]+) granted)")))
+      << granted.out << granted.err;
+  const std::string lease = m[1];
+  ASSERT_EQ(all.raw({"put", "leased", "v", "--lease=" + lease}).code, 0);
+  Child keeper = all.spawn({"lease", "keep-alive", lease}, "keeper");
+
+  for (int i = 1; i <= 5; ++i)
+    ASSERT_EQ(all.raw({"put", "k/" + std::to_string(i), "v"}).code, 0);
+  c.kill9(*leader);
+  ASSERT_TRUE(c.wait_for_leader());
+  for (int i = 6; i <= 10; ++i)
+    ASSERT_EQ(after.raw({"put", "k/" + std::to_string(i), "v"}).code, 0) << i;
+
+  // Past the lease's TTL, kept alive through the new leader.
+  std::this_thread::sleep_for(std::chrono::seconds(5));
+  RunResult kept = after.raw({"get", "leased", "--print-value-only"});
+  EXPECT_EQ(kept.out, "v\n") << "a kept-alive lease expired across the leader change";
+
+  std::string expected;
+  for (int i = 0; i <= 10; ++i)
+    expected += "PUT\nk/" + std::to_string(i) + "\nv\n";
+  EXPECT_TRUE(wait_until([&] { return on_follower.output("follower-watch") == expected; }, 10s))
+      << "the follower's watch saw:\n"
+      << on_follower.output("follower-watch");
+
+  keeper.kill9();
+  EXPECT_TRUE(wait_until(
+      [&] {
+        RunResult r = after.raw({"get", "leased", "--print-value-only"});
+        return r.code == 0 && r.out.empty();
+      },
+      20s, 200ms))
+      << "the lease outlived its keeper";
 }
 
 }  // namespace
