@@ -1,7 +1,8 @@
 # Shell helpers for a local synod cluster on loopback, sourced by
 # scripts/demo-cluster.sh and bench/serve_throughput.sh. Expects $synod (the
 # binary) and $dir (a scratch directory); SERVE_FLAGS adds flags to every
-# member. cluster_setup N picks free ports for members n1..nN.
+# member. cluster_setup N picks free ports for members n1..nN. With
+# SERVE_BINARY=etcd the same flags start a real etcd instead.
 
 names=()
 declare -A pid peer client metrics
@@ -60,7 +61,9 @@ cluster_setup() {
 
 start() {
   local n=$1
-  $synod serve --name "$n" --data-dir "$dir/$n" \
+  local serve=("$synod" serve)
+  [ -n "${SERVE_BINARY:-}" ] && serve=("$SERVE_BINARY")
+  "${serve[@]}" --name "$n" --data-dir "$dir/$n" \
     --listen-peer-urls "http://127.0.0.1:${peer[$n]}" \
     --initial-advertise-peer-urls "http://127.0.0.1:${peer[$n]}" \
     --listen-client-urls "http://127.0.0.1:${client[$n]}" \

@@ -14,5 +14,6 @@ void add_sim_commands(CLI::App& app, int& exit_code);
 void add_check_commands(CLI::App& app, int& exit_code);
 void add_serve_command(CLI::App& app, int& exit_code);
 void add_kv_commands(CLI::App& app, int& exit_code);
+void add_bench_command(CLI::App& app, int& exit_code);
 
 }  // namespace synod::cli

@@ -12,6 +12,7 @@
 
 #include "synod/check/history.h"
 #include "synod/cli/commands.h"
+#include "synod/cli/latency.h"
 #include "synod/cli/serve_config.h"
 #include "synod/net/kv_client.h"
 
@@ -89,13 +90,6 @@ struct LoadFlags {
   std::string history;
   std::string key_prefix = "load/";
 };
-
-int64_t percentile(std::vector<int64_t>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  size_t i =
-      std::min(sorted.size() - 1, static_cast<size_t>(p * static_cast<double>(sorted.size())));
-  return sorted[i];
-}
 
 int run_load(const KvFlags& flags, const LoadFlags& load) {
   asio::io_context io;

@@ -70,6 +70,10 @@ void ClientServer::sniff(std::shared_ptr<asio::ip::tcp::socket> socket, int atte
       return;
     }
     if (got == kHttp2Preface.substr(0, n) && n == kSniffBytes) {
+      // gRPC sets no options on a socket it did not open: without this,
+      // Nagle holds small replies for a delayed ACK (40 ms stalls).
+      asio::error_code ignored;
+      socket->set_option(asio::ip::tcp::no_delay(true), ignored);
       on_http2_(socket->release());
       return;
     }

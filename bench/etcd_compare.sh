@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# synod against etcd, same machine, same run: a fresh 3-member cluster of
+# each (fsync on, heartbeat 50 ms, election 500 ms, the same flags), loaded
+# by `synod bench` over gRPC with 256-byte values. Puts at 1, 64 and 256
+# clients; linearizable and serializable ranges and txns at 64. Prints one
+# line per row and the members' peak resident memory, for bench/RESULTS.md.
+#   bench/etcd_compare.sh [DURATION]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+synod=${SYNOD:-build/src/synod/synod}
+duration=${1:-10}
+dir=$(mktemp -d "${TMPDIR:-/tmp}/synod-vs-etcd.XXXXXX")
+# shellcheck source=scripts/cluster-lib.sh
+source scripts/cluster-lib.sh
+trap cleanup EXIT
+command -v etcd >/dev/null || { echo "etcd is not installed (Debian: etcd-server)" >&2; exit 1; }
+
+peak_rss_mb() {  # the largest VmHWM among the members, in MiB
+  local worst=0 kb
+  for n in "${names[@]}"; do
+    kb=$(awk '/VmHWM/ { print $2 }' "/proc/${pid[$n]}/status" 2>/dev/null || echo 0)
+    [ "${kb:-0}" -gt "$worst" ] && worst=$kb
+  done
+  echo $((worst / 1024))
+}
+
+row() {  # system op clients conns
+  local system=$1 op=$2 clients=$3 conns=$4
+  cluster_setup 3
+  for n in "${names[@]}"; do start "$n"; done
+  for _ in $(seq 1 100); do
+    etcdctl --endpoints="$endpoints" endpoint health >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  printf '%-6s ' "$system"
+  $synod bench --endpoints "$endpoints" --op "$op" --clients "$clients" --conns "$conns" \
+    --duration "$duration" --value-size 256 --keys 100000 2>/dev/null | tr -d '\n'
+  echo "  peak rss $(peak_rss_mb) MiB"
+  for n in "${names[@]}"; do kill -TERM "${pid[$n]}"; wait "${pid[$n]}" || true; pid[$n]=""; done
+  rm -rf "${dir:?}"/n*
+}
+
+for system in synod etcd; do
+  if [ "$system" = etcd ]; then export SERVE_BINARY=etcd; else unset SERVE_BINARY; fi
+  row "$system" put 1 1
+  row "$system" put 64 16
+  row "$system" put 256 16
+  row "$system" range 64 16
+  row "$system" range-serializable 64 16
+  row "$system" txn 64 16
+done
