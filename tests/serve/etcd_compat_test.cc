@@ -298,16 +298,22 @@ std::string elect_scenario(const Ctl& ctl) {
          ", second takes over: " + (second_takes_over ? "yes" : "no") + "\n";
 }
 
+size_t matches(const std::string& text, const std::string& pattern) {
+  std::regex re(pattern);
+  return static_cast<size_t>(
+      std::distance(std::sregex_iterator(text.begin(), text.end(), re), std::sregex_iterator()));
+}
+
 std::string cluster_scenario(const Ctl& ctl) {
   std::string out;
   RunResult members = ctl.raw({"member", "list"});
-  out += "members: " + std::to_string(std::count(members.out.begin(), members.out.end(), '\n')) +
-         " started: " + std::to_string(std::regex_search(members.out, std::regex("started"))) +
-         "\n";
+  out += "members: " + std::to_string(matches(members.out, "\n")) +
+         " started: " + std::to_string(matches(members.out, "started")) +
+         " urls (peer and client): " + std::to_string(matches(members.out, "http://")) + "\n";
+  // endpoint status: endpoint, id, version, db size, is leader, is learner, ...
   RunResult status = ctl.raw({"endpoint", "status"});
-  out += "status lines: " + std::to_string(std::count(status.out.begin(), status.out.end(), '\n')) +
-         " leaders: " + std::to_string(std::count(status.out.begin(), status.out.end(), 't') > 0) +
-         "\n";
+  out += "status lines: " + std::to_string(matches(status.out, "\n")) +
+         " leaders: " + std::to_string(matches(status.out, ", true, false, ")) + "\n";
   RunResult health = ctl.raw({"endpoint", "health"});
   size_t healthy = 0;
   for (size_t at = 0; (at = health.err.find("is healthy", at)) != std::string::npos; ++at)

@@ -59,6 +59,13 @@ std::vector<grpc::Service*> EtcdApi::services() {
   return out;
 }
 
+std::vector<std::string> EtcdApi::client_urls(const MemberInfo& m) const {
+  if (!m.client_urls.empty()) return m.client_urls;
+  const auto& told = runtime_.transport().peer_client_urls();
+  auto it = told.find(m.node);
+  return it == told.end() ? std::vector<std::string>{} : it->second;
+}
+
 void EtcdApi::fill(etcdserverpb::ResponseHeader* header, int64_t revision) const {
   header->set_cluster_id(options_.cluster_id);
   header->set_member_id(options_.member_id);

@@ -17,6 +17,7 @@ namespace synod::api {
 // A member as the Cluster API lists it.
 struct MemberInfo {
   uint64_t id = 0;
+  NodeId node = 0;  // in the runtime
   std::string name;
   std::vector<std::string> peer_urls;
   std::vector<std::string> client_urls;
@@ -74,6 +75,9 @@ class EtcdApi {
   const EtcdStateMachine& machine() const { return machine_; }              // loop only
   NodeStatus status() const { return status_(); }                           // loop only
   const EtcdApiOptions& options() const { return options_; }
+  // A member's client URLs: its own from the options, a peer's as it said
+  // when it dialed in (none until then). Loop only.
+  std::vector<std::string> client_urls(const MemberInfo& m) const;
   WatchHub& watches() { return *watches_; }
   LeaseKeeper& leases() { return *leases_; }
 

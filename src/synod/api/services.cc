@@ -235,7 +235,7 @@ class ClusterService final : public etcdserverpb::Cluster::CallbackService {
         out->set_name(m.name);
         for (const auto& u : m.peer_urls)
           out->add_peerurls(u);
-        for (const auto& u : m.client_urls)
+        for (const auto& u : api_.client_urls(m))
           out->add_clienturls(u);
       }
       api_.fill(response->mutable_header(), api_.machine().store().revision());

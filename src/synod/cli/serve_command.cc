@@ -200,6 +200,8 @@ int serve(ServeConfig config) {
   options.peers.cluster_id = layout->cluster_id;
   options.peers.self = layout->self;
   options.peers.self_name = config.name;
+  for (std::string_view url : split_list(config.advertise_client_urls))
+    options.peers.client_urls.emplace_back(url);
   options.peers.limits.max_frame_bytes = 64 << 20;
   options.clients.hello.set_cluster_id(layout->cluster_id);
   options.clients.hello.set_node(layout->self);
@@ -253,7 +255,11 @@ int serve(ServeConfig config) {
     // etcd's member ids are 64-bit and stable: from the cluster and the name.
     uint64_t id = hash64(m.name, layout->cluster_id) | 1;
     member_ids.push_back(id);
-    api::MemberInfo info{id, m.name, {"http://" + m.host + ":" + std::to_string(m.port)}, {}};
+    api::MemberInfo info{id,
+                         static_cast<NodeId>(member_ids.size() - 1),
+                         m.name,
+                         {"http://" + m.host + ":" + std::to_string(m.port)},
+                         {}};
     if (m.name == config.name)
       for (std::string_view url : split_list(config.advertise_client_urls))
         info.client_urls.emplace_back(url);

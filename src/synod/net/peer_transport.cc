@@ -128,6 +128,8 @@ void PeerTransport::connected(Link& link, asio::ip::tcp::socket socket) {
   hello.mutable_hello()->set_from(options_.self);
   hello.mutable_hello()->set_to(link.id);
   hello.mutable_hello()->set_version(kWireVersion);
+  for (const std::string& url : options_.client_urls)
+    hello.mutable_hello()->add_client_urls(url);
   connection->send(frame_of(hello));
 }
 
@@ -285,6 +287,7 @@ bool PeerTransport::check_hello(const std::shared_ptr<Connection>& connection,
   }
   state.stage = Inbound::kIdentified;
   state.from = hello.from();
+  peer_client_urls_[hello.from()] = {hello.client_urls().begin(), hello.client_urls().end()};
   return true;
 }
 

@@ -6,6 +6,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "synod/base/rng.h"
@@ -24,7 +25,8 @@ struct PeerTransportOptions {
   uint64_t cluster_id = 0;
   NodeId self = 0;
   std::string self_name;
-  std::map<NodeId, PeerAddress> peers;  // every other node of the cluster
+  std::map<NodeId, PeerAddress> peers;   // every other node of the cluster
+  std::vector<std::string> client_urls;  // this node's, told to its peers
   Connection::Limits limits;
   // Reconnection waits a random time in [backoff/2, backoff]; backoff
   // doubles after each failure, from min up to max, and resets on success.
@@ -69,6 +71,10 @@ class PeerTransport {
   PeerStats stats(NodeId peer) const;
   uint64_t refused_connections() const { return refused_; }
   uint64_t closed_for_bad_frames() const { return bad_frames_; }
+  // The client URLs each peer said it serves, once it has dialed in.
+  const std::map<NodeId, std::vector<std::string>>& peer_client_urls() const {
+    return peer_client_urls_;
+  }
   asio::ip::tcp::endpoint local_endpoint() const;
 
  private:
@@ -98,6 +104,7 @@ class PeerTransport {
   std::map<NodeId, uint64_t> received_;
   uint64_t refused_ = 0;
   uint64_t bad_frames_ = 0;
+  std::map<NodeId, std::vector<std::string>> peer_client_urls_;
   bool stopped_ = false;
 };
 
