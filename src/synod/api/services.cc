@@ -120,12 +120,15 @@ class KeepAliveStream final : public grpc::ServerBidiReactor<etcdserverpb::Lease
     wire::EtcdRequest r;
     *r.mutable_lease_keepalive() = request_;
     auto sink = sink_;
-    api_.submit(std::move(r), [this, sink](const Status& status, const wire::EtcdReply& reply) {
-      if (!status.ok()) return sink->finish(status);
-      etcdserverpb::LeaseKeepAliveResponse out = reply.lease_keepalive();
-      api_.fill(out.mutable_header(), reply.revision());
-      sink->send(std::move(out));
-    });
+    // The stream may be gone by the time the answer comes: hold the sink
+    // and the api, never `this`.
+    api_.submit(std::move(r),
+                [&api = api_, sink](const Status& status, const wire::EtcdReply& reply) {
+                  if (!status.ok()) return sink->finish(status);
+                  etcdserverpb::LeaseKeepAliveResponse out = reply.lease_keepalive();
+                  api.fill(out.mutable_header(), reply.revision());
+                  sink->send(std::move(out));
+                });
     StartRead(&request_);
   }
   void OnWriteDone(bool) override { sink_->written(); }

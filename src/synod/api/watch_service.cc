@@ -25,18 +25,20 @@ class WatchStream final
         // Ids are this stream's: the client's if it chose one, else the next.
         int64_t id = request_.create_request().watch_id();
         if (id == 0) id = next_id_++;
-        api_.on_loop([this, sink, id, create = request_.create_request()] {
-          api_.watches().create(sink, id, create);
+        // The stream may be gone by the time the loop gets to it: hold
+        // the sink and the api, never `this`.
+        api_.on_loop([&api = api_, sink, id, create = request_.create_request()] {
+          api.watches().create(sink, id, create);
         });
         break;
       }
       case etcdserverpb::WatchRequest::kCancelRequest:
-        api_.on_loop([this, sink, id = request_.cancel_request().watch_id()] {
-          api_.watches().cancel(sink, id);
+        api_.on_loop([&api = api_, sink, id = request_.cancel_request().watch_id()] {
+          api.watches().cancel(sink, id);
         });
         break;
       case etcdserverpb::WatchRequest::kProgressRequest:
-        api_.on_loop([this, sink] { api_.watches().progress(sink); });
+        api_.on_loop([&api = api_, sink] { api.watches().progress(sink); });
         break;
       case etcdserverpb::WatchRequest::REQUEST_UNION_NOT_SET:
         break;
