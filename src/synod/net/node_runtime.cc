@@ -83,7 +83,6 @@ void NodeRuntime::stop() {
   auto waiting = std::move(local_);
   local_.clear();
   for (auto& [id, local] : waiting) {
-    local.deadline->cancel();
     local.done(rejected("the member is shutting down"));
   }
 }
@@ -163,14 +162,12 @@ void NodeRuntime::submit(wire::ClientRequest request, Duration timeout, ReplyHan
   request.set_one_shot(true);
   request.set_client((uint64_t{self()} + 1) << 40 | id);
   request.set_seq(1);
-  auto deadline = std::make_unique<asio::steady_timer>(io_, timeout);
-  deadline->async_wait([this, id](asio::error_code ec) {
-    if (!ec) finish_local(id, rejected("request timed out"));
-  });
+  TimerId deadline = set_timer(timeout, 0);
+  deadlines_[{timers_[deadline], deadline}].submitted = id;
   Local& local = local_[id];
   local.request = request;
   local.done = std::move(done);
-  local.deadline = std::move(deadline);
+  local.deadline = deadline;
   ++client_requests_;
   protocol_.on_client_request(*this, kLocalBase + static_cast<ProcessId>(id), request);
 }
@@ -191,7 +188,7 @@ void NodeRuntime::finish_local(uint64_t id, const wire::ClientReply& reply) {
     return;
   }
   ReplyHandler done = std::move(local.done);
-  local.deadline->cancel();
+  cancel_timer(local.deadline);
   local_.erase(it);
   done(reply);
 }
@@ -284,6 +281,8 @@ void NodeRuntime::fire_timers() {
     if (timer.call) {
       calls_.erase(*timer.call);
       protocol_.on_call_failed(*this, *timer.call);
+    } else if (timer.submitted) {
+      finish_local(*timer.submitted, rejected("request timed out"));
     } else {
       protocol_.on_timer(*this, timer.tag);
     }

@@ -88,10 +88,12 @@ class NodeRuntime final : private Env {
   void arm_timer();
   void fire_timers();
 
-  // A timer is the protocol's (tag) or a call's deadline.
+  // A timer is the protocol's (tag), a call's deadline, or a submitted
+  // request's.
   struct Timer {
     uint64_t tag = 0;
     std::optional<CallId> call;
+    std::optional<uint64_t> submitted;
   };
 
   asio::io_context& io_;
@@ -116,7 +118,7 @@ class NodeRuntime final : private Env {
   struct Local {
     wire::ClientRequest request;
     ReplyHandler done;
-    std::unique_ptr<asio::steady_timer> deadline;
+    TimerId deadline = 0;
     bool passed_on = false;
   };
   std::map<uint64_t, Local> local_;
