@@ -59,6 +59,17 @@ echo "  $first applied index $applied, leader $second commit index $commit"
 echo "\$ synod kv --endpoints 127.0.0.1:${client[$first]},... get greeting"
 $synod kv --endpoints "$endpoints" get greeting
 
+if command -v etcdctl >/dev/null; then
+  echo
+  echo "The same cluster speaks etcd's v3 API (Debian's etcdctl, unchanged):"
+  for args in "put tool etcdctl" "get tool -w json" "get greeting" "member list" \
+    "endpoint status"; do
+    echo "\$ etcdctl $args"
+    # shellcheck disable=SC2086
+    etcdctl --endpoints="$endpoints" $args 2>&1 | sed 's/^/  /'
+  done
+fi
+
 echo
 echo "Stopping every member with SIGTERM."
 for n in "${names[@]}"; do kill -TERM "${pid[$n]}"; done
