@@ -111,6 +111,21 @@ TEST(MvccStore, RangesFollowEtcdsRangeEndConventions) {
   EXPECT_EQ(s.range(keys_only)->kvs(0).value(), "");
 }
 
+TEST(MvccStore, ARangeThatEndsBeforeItStartsIsEmpty) {
+  // Once walked from lower_bound(key) to lower_bound(range_end), past the
+  // end of the map.
+  MvccStore s;
+  for (std::string k : {"a", "b", "c"})
+    put(s, k, "v");
+  EXPECT_EQ(s.range(get_of("c", "b"))->count(), 0);
+  etcdserverpb::DeleteRangeRequest d;
+  d.set_key("c");
+  d.set_range_end("a");
+  EXPECT_EQ(s.delete_range(d, nullptr)->deleted(), 0);
+  EXPECT_TRUE(s.changes_since("c", "a", 1).empty());
+  EXPECT_EQ(s.live_keys(), 3u);
+}
+
 TEST(MvccStore, CompactionDropsWhatNoReadCanSeeAndRefusesOlderRevisions) {
   MvccStore s;
   put(s, "k", "1");     // 2

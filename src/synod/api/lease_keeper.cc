@@ -5,11 +5,9 @@ namespace synod::api {
 void LeaseKeeper::heard(int64_t id, int64_t ttl, Clock::time_point now) {
   if (ttl <= 0) {
     deadline_.erase(id);
-    ttl_.erase(id);
     revoking_.erase(id);
     return;
   }
-  ttl_[id] = ttl;
   deadline_[id] = now + std::chrono::seconds(ttl);
 }
 
@@ -24,7 +22,6 @@ std::vector<int64_t> LeaseKeeper::expired(const std::map<int64_t, EtcdStateMachi
   std::vector<int64_t> out;
   for (const auto& [id, lease] : leases) {
     auto [it, fresh] = deadline_.try_emplace(id, now + std::chrono::seconds(lease.ttl));
-    ttl_[id] = lease.ttl;
     if (!fresh && now >= it->second && revoking_.insert(id).second) out.push_back(id);
   }
   // Leases gone from the store (a snapshot, a revoke we missed) are gone here.

@@ -37,7 +37,6 @@ class LeaseKeeper {
 
  private:
   std::map<int64_t, Clock::time_point> deadline_;
-  std::map<int64_t, int64_t> ttl_;
   std::set<int64_t> revoking_;
   uint64_t leading_term_ = 0;  // the term this member last led in
 };

@@ -34,8 +34,6 @@ class WatchHub {
   // From the state machine, as changes apply.
   void publish(const std::vector<mvccpb::Event>& changes);
 
-  size_t size() const { return watches_.size(); }
-
  private:
   struct Watch {
     std::shared_ptr<WatchSink> stream;

@@ -130,17 +130,22 @@ wire::EtcdReply EtcdStateMachine::apply_etcd(const wire::EtcdRequest& r) {
   return reply;
 }
 
+wire::KvResult EtcdStateMachine::kv_get(const std::string& key) const {
+  etcdserverpb::RangeRequest get;
+  get.set_key(key);
+  auto out = store_.range(get);
+  wire::KvResult result;
+  if (out.ok() && out->kvs_size() == 1) {
+    result.set_found(true);
+    result.set_value(out->kvs(0).value());
+  }
+  return result;
+}
+
 wire::ClientReply EtcdStateMachine::read(const wire::ClientRequest& request) const {
   wire::ClientReply reply;
   if (request.has_kv()) {
-    etcdserverpb::RangeRequest get;
-    get.set_key(request.kv().key());
-    auto out = store_.range(get);
-    wire::KvResult* result = reply.mutable_kv();
-    if (out.ok() && out->kvs_size() == 1) {
-      result->set_found(true);
-      result->set_value(out->kvs(0).value());
-    }
+    *reply.mutable_kv() = kv_get(request.kv().key());
   } else if (request.has_etcd()) {
     *reply.mutable_etcd() = read_etcd(request.etcd());
   } else {
@@ -206,16 +211,9 @@ wire::KvResult EtcdStateMachine::apply_kv(const wire::KvOp& op) {
       result.set_swapped(out.ok() && out->succeeded());
       break;
     }
-    default: {
-      etcdserverpb::RangeRequest get;
-      get.set_key(op.key());
-      auto out = store_.range(get);
-      if (out.ok() && out->kvs_size() == 1) {
-        result.set_found(true);
-        result.set_value(out->kvs(0).value());
-      }
+    default:
+      result = kv_get(op.key());
       break;
-    }
   }
   publish(changes);
   return result;

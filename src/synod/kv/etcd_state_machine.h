@@ -48,6 +48,7 @@ class EtcdStateMachine final : public replication::StateMachine {
   wire::EtcdReply apply_etcd(const wire::EtcdRequest& request);
   wire::EtcdReply read_etcd(const wire::EtcdRequest& request) const;
   wire::KvResult apply_kv(const wire::KvOp& op);
+  wire::KvResult kv_get(const std::string& key) const;
   bool lease_exists(int64_t id) const { return leases_.count(id) > 0; }
   void publish(std::vector<mvccpb::Event>& changes);
 

@@ -69,11 +69,22 @@ const MvccStore::Version* MvccStore::at(const History& h, int64_t revision) {
   return v.version == 0 ? nullptr : &v;
 }
 
+const MvccStore::Version* MvccStore::live(const History& h) {
+  return h.empty() || h.back().version == 0 ? nullptr : &h.back();
+}
+
 const MvccStore::Version* MvccStore::latest(const std::string& key) const {
   auto it = keys_.find(key);
-  if (it == keys_.end() || it->second.empty()) return nullptr;
-  const Version& v = it->second.back();
-  return v.version == 0 ? nullptr : &v;
+  return it == keys_.end() ? nullptr : live(it->second);
+}
+
+MvccStore::Span MvccStore::span(const std::string& key, const std::string& range_end) const {
+  auto first = keys_.lower_bound(key);
+  if (range_end.empty())
+    return {first, first != keys_.end() && first->first == key ? std::next(first) : first};
+  if (is_all_from(range_end)) return {first, keys_.end()};
+  if (range_end <= key) return {first, first};  // an empty range, as etcd reads it
+  return {first, keys_.lower_bound(range_end)};
 }
 
 mvccpb::KeyValue MvccStore::to_kv(const std::string& key, const Version& v, bool keys_only) {
@@ -110,14 +121,8 @@ absl::StatusOr<etcdserverpb::RangeResponse> MvccStore::range_at(const etcdserver
     if (!v) return;
     found.push_back(to_kv(key, *v, r.keys_only()));
   };
-  if (r.range_end().empty()) {
-    auto it = keys_.find(r.key());
-    if (it != keys_.end()) visit(it->first, it->second);
-  } else {
-    auto end = is_all_from(r.range_end()) ? keys_.end() : keys_.lower_bound(r.range_end());
-    for (auto it = keys_.lower_bound(r.key()); it != end; ++it)
-      visit(it->first, it->second);
-  }
+  for (auto [it, end] = span(r.key(), r.range_end()); it != end; ++it)
+    visit(it->first, it->second);
 
   etcdserverpb::RangeResponse out;
   out.set_count(static_cast<int64_t>(found.size()));
@@ -166,14 +171,14 @@ absl::StatusOr<etcdserverpb::RangeResponse> MvccStore::range_at(const etcdserver
 std::vector<std::string> MvccStore::keys_of_lease(int64_t lease) const {
   std::vector<std::string> out;
   for (const auto& [key, h] : keys_)
-    if (!h.empty() && h.back().version != 0 && h.back().lease == lease) out.push_back(key);
+    if (const Version* v = live(h); v && v->lease == lease) out.push_back(key);
   return out;
 }
 
 size_t MvccStore::live_keys() const {
   size_t n = 0;
   for (const auto& [key, h] : keys_)
-    n += !h.empty() && h.back().version != 0;
+    n += live(h) != nullptr;
   return n;
 }
 
@@ -202,13 +207,8 @@ std::vector<mvccpb::Event> MvccStore::changes_since(const std::string& key,
       found.push_back({v.mod_revision, v.sub, std::move(e)});
     }
   };
-  for (auto it = keys_.lower_bound(key); it != keys_.end(); ++it) {
-    if (!in_range(it->first, key, range_end)) {
-      if (range_end.empty() || (!is_all_from(range_end) && it->first >= range_end)) break;
-      continue;
-    }
+  for (auto [it, end] = span(key, range_end); it != end; ++it)
     visit(it->first, it->second);
-  }
   std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) {
     return a.revision != b.revision ? a.revision < b.revision : a.sub < b.sub;
   });
@@ -243,7 +243,7 @@ void MvccStore::write_put(Batch& b, const std::string& key, std::string value, i
   Version v;
   v.mod_revision = rev;
   v.sub = b.sub++;
-  const Version* prev = h.empty() || h.back().version == 0 ? nullptr : &h.back();
+  const Version* prev = live(h);
   v.create_revision = prev ? prev->create_revision : rev;
   v.version = prev ? prev->version + 1 : 1;
   v.lease = lease;
@@ -261,13 +261,8 @@ int64_t MvccStore::write_delete(Batch& b, const std::string& key, const std::str
                                 std::vector<mvccpb::KeyValue>* prev) {
   int64_t rev = revision_ + 1;
   std::vector<std::string> doomed;
-  if (range_end.empty()) {
-    if (latest(key)) doomed.push_back(key);
-  } else {
-    auto end = is_all_from(range_end) ? keys_.end() : keys_.lower_bound(range_end);
-    for (auto it = keys_.lower_bound(key); it != end; ++it)
-      if (!it->second.empty() && it->second.back().version != 0) doomed.push_back(it->first);
-  }
+  for (auto [it, end] = span(key, range_end); it != end; ++it)
+    if (live(it->second)) doomed.push_back(it->first);
   for (const std::string& k : doomed) {
     History& h = keys_[k];
     mvccpb::Event e;
@@ -401,12 +396,8 @@ bool MvccStore::compare(const etcdserverpb::Compare& c) const {
   };
   if (c.range_end().empty()) return holds(latest(c.key()));
   // Over a range: every key in it must satisfy the comparison.
-  auto end = is_all_from(c.range_end()) ? keys_.end() : keys_.lower_bound(c.range_end());
-  for (auto it = keys_.lower_bound(c.key()); it != end; ++it) {
-    const Version* v =
-        it->second.empty() || it->second.back().version == 0 ? nullptr : &it->second.back();
-    if (v && !holds(v)) return false;
-  }
+  for (auto [it, end] = span(c.key(), c.range_end()); it != end; ++it)
+    if (const Version* v = live(it->second); v && !holds(v)) return false;
   return true;
 }
 

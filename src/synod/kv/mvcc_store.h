@@ -110,7 +110,13 @@ class MvccStore {
 
   // The version of a key visible at `revision`, or null if absent then.
   static const Version* at(const History& h, int64_t revision);
+  // Its latest version, or null if that is a tombstone.
+  static const Version* live(const History& h);
   const Version* latest(const std::string& key) const;
+  // The stored keys (live or not) in etcd's range [key, range_end).
+  using Span = std::pair<std::map<std::string, History>::const_iterator,
+                         std::map<std::string, History>::const_iterator>;
+  Span span(const std::string& key, const std::string& range_end) const;
   static mvccpb::KeyValue to_kv(const std::string& key, const Version& v, bool keys_only = false);
 
   // One write request in progress: the changes it made so far share one

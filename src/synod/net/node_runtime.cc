@@ -199,9 +199,13 @@ void NodeRuntime::forwarded_in(NodeId from, wire::PeerMessage& message) {
     finish_local(message.forward_id(), message.forward_reply());
     return;
   }
-  // Forget passed-on requests whose replies will never come.
-  for (auto it = passed_on_.begin(); it != passed_on_.end();)
-    it = now() - it->second.at > kPassedOnLifetime ? passed_on_.erase(it) : std::next(it);
+  // Forget passed-on requests whose replies will never come: a walk over
+  // them all, so at most once a second, not on every request.
+  if (now() - last_sweep_ >= std::chrono::seconds(1)) {
+    last_sweep_ = now();
+    for (auto it = passed_on_.begin(); it != passed_on_.end();)
+      it = now() - it->second.at > kPassedOnLifetime ? passed_on_.erase(it) : std::next(it);
+  }
   if (passed_on_.size() >= kMaxPassedOn) return;  // the sender times out
   ProcessId client;
   do {

@@ -54,7 +54,6 @@ class NodeRuntime final : private Env {
   // with a client id unique to this node and request.
   using ReplyHandler = std::function<void(const wire::ClientReply& reply)>;
   void submit(wire::ClientRequest request, Duration timeout, ReplyHandler done);
-  size_t submitted_waiting() const { return local_.size(); }
 
   const PeerTransport& transport() const { return transport_; }
   uint64_t client_requests() const { return client_requests_; }
@@ -130,6 +129,7 @@ class NodeRuntime final : private Env {
     Time at;
   };
   std::map<ProcessId, PassedOn> passed_on_;
+  Time last_sweep_{};
   uint64_t next_passed_on_ = 0;
   uint64_t client_requests_ = 0;
   uint64_t client_replies_ = 0;
