@@ -36,7 +36,25 @@ row() {  # system op clients conns
   $synod bench --endpoints "$endpoints" --op "$op" --clients "$clients" --conns "$conns" \
     --duration "$duration" --value-size 256 --keys 100000 2>/dev/null | tr -d '\n'
   echo "  peak rss $(peak_rss_mb) MiB"
-  for n in "${names[@]}"; do kill -TERM "${pid[$n]}"; wait "${pid[$n]}" || true; pid[$n]=""; done
+  local gone=0
+  for n in "${names[@]}"; do
+    if kill -0 "${pid[$n]}" 2>/dev/null; then
+      kill -TERM "${pid[$n]}"
+      wait "${pid[$n]}" || true
+    else
+      wait "${pid[$n]}" && status=0 || status=$?
+      echo "  member $n was gone (exit status $status)" >&2
+      gone=1
+    fi
+    pid[$n]=""
+  done
+  if [ "$gone" = 1 ]; then  # keep the logs of the row that failed
+    local kept
+    kept=$(mktemp -d "${TMPDIR:-/tmp}/etcd-compare-failed.XXXXXX")
+    cp "$dir"/n*.log "$kept"/
+    echo "  logs kept in $kept; the last lines:" >&2
+    for n in "${names[@]}"; do tail -n 5 "$dir/$n.log" | sed "s/^/  $n: /" >&2; done
+  fi
   rm -rf "${dir:?}"/n*
 }
 

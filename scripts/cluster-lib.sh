@@ -15,11 +15,13 @@ cleanup() {
 }
 
 # A free loopback port: nothing answers on it, and not handed out before.
+# Below Linux's ephemeral range (32768 and up), so that no outgoing
+# connection can take it between being picked and being bound.
 used_ports=" "
 free_port() {
   local p
   while :; do
-    p=$((20000 + RANDOM % 20000))
+    p=$((20000 + RANDOM % 12000))
     case "$used_ports" in *" $p "*) continue ;; esac
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
   done
