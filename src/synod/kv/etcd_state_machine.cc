@@ -119,6 +119,21 @@ wire::EtcdReply EtcdStateMachine::apply_etcd(const wire::EtcdRequest& r) {
       if (it != leases_.end() && lease_listener_) lease_listener_(id, it->second.ttl);
       break;
     }
+    case wire::EtcdRequest::kMemberAdd:
+    case wire::EtcdRequest::kMemberRemove:
+    case wire::EtcdRequest::kMemberPromote:
+    case wire::EtcdRequest::kMemberUpdate:
+    case wire::EtcdRequest::kMemberPublish: {
+      auto out = apply_member_change(r);
+      if (!out.ok()) {
+        set_error(&reply, out.status());
+        break;
+      }
+      *reply.mutable_member() = std::move(*out);
+      for (const auto& [node, m] : members_.members())
+        *reply.add_members() = m;
+      break;
+    }
     case wire::EtcdRequest::kRange:
       return read_etcd(r);  // a read that came through the log: harmless
     case wire::EtcdRequest::REQUEST_NOT_SET:
@@ -128,6 +143,23 @@ wire::EtcdReply EtcdStateMachine::apply_etcd(const wire::EtcdRequest& r) {
   reply.set_revision(store_.revision());
   publish(changes);
   return reply;
+}
+
+absl::StatusOr<wire::EtcdMember> EtcdStateMachine::apply_member_change(const wire::EtcdRequest& r) {
+  switch (r.request_case()) {
+    case wire::EtcdRequest::kMemberAdd:
+      return members_.add(r.member_add());
+    case wire::EtcdRequest::kMemberRemove:
+      return members_.remove(r.member_remove());
+    case wire::EtcdRequest::kMemberPromote:
+      return members_.promote(r.member_promote());
+    case wire::EtcdRequest::kMemberUpdate:
+      return members_.update(r.member_update());
+    case wire::EtcdRequest::kMemberPublish:
+      return members_.publish(r.member_publish());
+    default:
+      SYNOD_UNREACHABLE();
+  }
 }
 
 wire::KvResult EtcdStateMachine::kv_get(const std::string& key) const {
@@ -227,6 +259,7 @@ std::string EtcdStateMachine::snapshot() const {
     l->set_id(id);
     l->set_ttl(lease.ttl);
   }
+  members_.save(&s);
   return s.SerializeAsString();
 }
 
@@ -240,6 +273,7 @@ bool EtcdStateMachine::restore(std::string_view bytes) {
     leases[l.id()] = Lease{l.ttl()};
   store_ = std::move(store);
   leases_ = std::move(leases);
+  members_.load(s);
   return true;
 }
 

@@ -4,6 +4,7 @@
 #include <map>
 #include <vector>
 
+#include "synod/kv/member_registry.h"
 #include "synod/kv/mvcc_store.h"
 #include "synod/replication/state_machine.h"
 
@@ -39,6 +40,8 @@ class EtcdStateMachine final : public replication::StateMachine {
   void set_lease_listener(LeaseListener listener) { lease_listener_ = std::move(listener); }
 
   const MvccStore& store() const { return store_; }
+  const MemberRegistry& members() const { return members_; }
+  MemberRegistry& members() { return members_; }  // to seed it and listen
   const std::map<int64_t, Lease>& leases() const { return leases_; }
 
   // A transaction that only reads, at any depth: served as a read.
@@ -47,6 +50,7 @@ class EtcdStateMachine final : public replication::StateMachine {
  private:
   wire::EtcdReply apply_etcd(const wire::EtcdRequest& request);
   wire::EtcdReply read_etcd(const wire::EtcdRequest& request) const;
+  absl::StatusOr<wire::EtcdMember> apply_member_change(const wire::EtcdRequest& request);
   wire::KvResult apply_kv(const wire::KvOp& op);
   wire::KvResult kv_get(const std::string& key) const;
   bool lease_exists(int64_t id) const { return leases_.count(id) > 0; }
@@ -54,6 +58,7 @@ class EtcdStateMachine final : public replication::StateMachine {
 
   MvccStore store_;
   std::map<int64_t, Lease> leases_;
+  MemberRegistry members_;
   ChangeListener listener_;
   LeaseListener lease_listener_;
 };

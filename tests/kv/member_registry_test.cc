@@ -1,0 +1,113 @@
+#include "synod/kv/member_registry.h"
+
+#include <gtest/gtest.h>
+
+#include "synod/kv/etcd_state_machine.h"
+
+namespace synod {
+namespace {
+
+wire::EtcdMember member(NodeId node, uint64_t id, std::string name, std::string peer_url) {
+  wire::EtcdMember m;
+  m.set_node(node);
+  m.set_id(id);
+  m.set_name(std::move(name));
+  m.add_peer_urls(std::move(peer_url));
+  return m;
+}
+
+std::vector<wire::EtcdMember> three() {
+  return {member(0, 11, "a", "http://127.0.0.1:1"), member(1, 13, "b", "http://127.0.0.1:2"),
+          member(2, 15, "c", "http://127.0.0.1:3")};
+}
+
+wire::ClientRequest add(uint64_t id, std::string url, bool learner = false) {
+  wire::ClientRequest c;
+  wire::MemberAdd* a = c.mutable_etcd()->mutable_member_add();
+  a->set_id(id);
+  a->add_peer_urls(std::move(url));
+  a->set_learner(learner);
+  return c;
+}
+
+wire::ClientRequest remove(uint64_t id) {
+  wire::ClientRequest c;
+  c.mutable_etcd()->mutable_member_remove()->set_id(id);
+  return c;
+}
+
+wire::ClientRequest promote(uint64_t id) {
+  wire::ClientRequest c;
+  c.mutable_etcd()->mutable_member_promote()->set_id(id);
+  return c;
+}
+
+TEST(MemberRegistry, AddedMembersTakeNewNodeIdsThatAreNeverReused) {
+  MemberRegistry r;
+  r.seed(three());
+  auto d = r.add([] {
+    wire::MemberAdd a;
+    a.set_id(17);
+    a.add_peer_urls("http://127.0.0.1:4");
+    return a;
+  }());
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->node(), 3u);
+  EXPECT_EQ(d->name(), "");  // until it starts and says it
+  wire::MemberRemove gone;
+  gone.set_id(17);
+  ASSERT_TRUE(r.remove(gone).ok());
+  wire::MemberAdd again;
+  again.set_id(19);
+  again.add_peer_urls("http://127.0.0.1:4");
+  auto e = r.add(again);
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->node(), 4u);  // not 3: Raft must not take it for the member removed
+}
+
+TEST(MemberRegistry, RefusesWhatEtcdRefuses) {
+  EtcdStateMachine m;
+  m.members().seed(three());
+  auto error = [&](const wire::ClientRequest& c) { return m.apply(c).etcd().error().message(); };
+  EXPECT_EQ(error(add(19, "http://127.0.0.1:2")), "etcdserver: Peer URLs already exists");
+  EXPECT_EQ(error(add(13, "http://127.0.0.1:9")), "etcdserver: member ID already exist");
+  EXPECT_EQ(error(add(19, "127.0.0.1:9")), "etcdserver: given member URLs are invalid");
+  EXPECT_EQ(error(remove(99)), "etcdserver: member not found");
+  EXPECT_EQ(error(promote(11)), "etcdserver: can only promote a learner member");
+  EXPECT_EQ(error(add(19, "http://127.0.0.1:9", true)), "");
+  EXPECT_EQ(error(add(21, "http://127.0.0.1:10", true)),
+            "etcdserver: too many learner members in cluster");
+  EXPECT_EQ(error(promote(19)), "");
+  EXPECT_FALSE(m.members().by_id(19)->learner());
+  EXPECT_EQ(m.members().members().size(), 4u);
+}
+
+TEST(MemberRegistry, ASnapshotCarriesTheMembersAndTellsTheListener) {
+  EtcdStateMachine a;
+  a.members().seed(three());
+  a.apply(add(19, "http://127.0.0.1:9"));
+  a.apply(remove(11));
+  EtcdStateMachine b;
+  b.members().seed(three());
+  std::vector<std::pair<NodeId, bool>> told;
+  b.members().set_listener(
+      [&](const wire::EtcdMember& m, bool removed) { told.emplace_back(m.node(), removed); });
+  ASSERT_TRUE(b.restore(a.snapshot()));
+  EXPECT_EQ(b.snapshot(), a.snapshot());
+  EXPECT_EQ(told.front(), std::make_pair(NodeId{0}, true));  // removed first
+  EXPECT_EQ(told.size(), 1u + 3u);
+  // And the next member added takes the same node id on both.
+  EXPECT_EQ(a.apply(add(23, "http://127.0.0.1:11")).etcd().member().node(),
+            b.apply(add(23, "http://127.0.0.1:11")).etcd().member().node());
+}
+
+TEST(MemberRegistry, ASnapshotWithoutMembersKeepsTheSeed) {
+  EtcdStateMachine old;  // as written before the registry existed
+  EtcdStateMachine m;
+  m.members().seed(three());
+  ASSERT_TRUE(m.restore(old.snapshot()));
+  EXPECT_EQ(m.members().members().size(), 3u);
+}
+
+}  // namespace
+}  // namespace synod
