@@ -11,7 +11,7 @@ packages=(
   libprotobuf-dev protobuf-compiler libabsl-dev
   libcli11-dev nlohmann-json3-dev
   libasio-dev libspdlog-dev libtomlplusplus-dev
-  libgrpc++-dev protobuf-compiler-grpc
+  libgrpc++-dev protobuf-compiler-grpc libssl-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   # a real etcd and etcdctl, for the compatibility tests and the benchmark

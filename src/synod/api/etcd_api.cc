@@ -40,6 +40,7 @@ EtcdApi::EtcdApi(asio::io_context& io, net::NodeRuntime& runtime, EtcdStateMachi
       [this](const std::vector<mvccpb::Event>& changes) { watches_->publish(changes); });
   machine_.set_lease_listener(
       [this](int64_t id, int64_t ttl) { leases_->heard(id, ttl, LeaseKeeper::Clock::now()); });
+  machine_.set_restore_listener([this] { watches_->restored(); });
   services_.push_back(kv_service(*this));
   services_.push_back(watch_service(*this));
   services_.push_back(lease_service(*this));
@@ -50,6 +51,7 @@ EtcdApi::EtcdApi(asio::io_context& io, net::NodeRuntime& runtime, EtcdStateMachi
 EtcdApi::~EtcdApi() {
   machine_.set_change_listener(nullptr);
   machine_.set_lease_listener(nullptr);
+  machine_.set_restore_listener(nullptr);
 }
 
 std::vector<grpc::Service*> EtcdApi::services() {
@@ -59,10 +61,11 @@ std::vector<grpc::Service*> EtcdApi::services() {
   return out;
 }
 
-std::vector<std::string> EtcdApi::client_urls(const MemberInfo& m) const {
-  if (!m.client_urls.empty()) return m.client_urls;
+std::vector<std::string> EtcdApi::client_urls(const wire::EtcdMember& m) const {
+  if (m.id() == options_.member_id) return options_.client_urls;
+  if (!m.client_urls().empty()) return {m.client_urls().begin(), m.client_urls().end()};
   const auto& told = runtime_.transport().peer_client_urls();
-  auto it = told.find(m.node);
+  auto it = told.find(m.node());
   return it == told.end() ? std::vector<std::string>{} : it->second;
 }
 
@@ -94,7 +97,49 @@ void EtcdApi::submit(wire::EtcdRequest request, Done done) {
 }
 
 void EtcdApi::start() {
-  asio::post(io_, [this] { check_leases(); });
+  asio::post(io_, [this] {
+    last_progress_ = std::chrono::steady_clock::now();
+    tick();
+  });
+}
+
+void EtcdApi::tick() {
+  if (stopped_) return;
+  check_leases();
+  publish_self();
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_progress_ >= options_.progress_notify_every) {
+    last_progress_ = now;
+    watches_->notify_progress();
+  }
+  lease_timer_.expires_after(options_.lease_check_every);
+  lease_timer_.async_wait([this](asio::error_code ec) {
+    if (!ec) tick();
+  });
+}
+
+// etcd's publish: a member says its name and client URLs through the log
+// once it runs, so every member lists them. Retried until the registry
+// shows them.
+void EtcdApi::publish_self() {
+  const wire::EtcdMember* me = machine_.members().by_id(options_.member_id);
+  if (!me || publishing_) return;
+  bool current = me->name() == options_.name &&
+                 std::equal(me->client_urls().begin(), me->client_urls().end(),
+                            options_.client_urls.begin(), options_.client_urls.end());
+  auto now = std::chrono::steady_clock::now();
+  if (current || now - last_publish_ < std::chrono::seconds(1) || status_().leader == 0) return;
+  last_publish_ = now;
+  publishing_ = true;
+  wire::EtcdRequest publish;
+  publish.mutable_member_publish()->set_id(options_.member_id);
+  publish.mutable_member_publish()->set_name(options_.name);
+  for (const std::string& url : options_.client_urls)
+    publish.mutable_member_publish()->add_client_urls(url);
+  submit(std::move(publish), [this](const grpc::Status& status, const wire::EtcdReply&) {
+    publishing_ = false;
+    if (!status.ok()) spdlog::debug("publishing this member failed: {}", status.error_message());
+  });
 }
 
 void EtcdApi::stop() {
@@ -103,7 +148,6 @@ void EtcdApi::stop() {
 }
 
 void EtcdApi::check_leases() {
-  if (stopped_) return;
   NodeStatus now = status_();
   if (now.leader == options_.member_id) {
     for (int64_t id : leases_->expired(machine_.leases(), now.term, LeaseKeeper::Clock::now())) {
@@ -116,10 +160,6 @@ void EtcdApi::check_leases() {
       });
     }
   }
-  lease_timer_.expires_after(options_.lease_check_every);
-  lease_timer_.async_wait([this](asio::error_code ec) {
-    if (!ec) check_leases();
-  });
 }
 
 }  // namespace synod::api

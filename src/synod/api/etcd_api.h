@@ -14,15 +14,6 @@
 
 namespace synod::api {
 
-// A member as the Cluster API lists it.
-struct MemberInfo {
-  uint64_t id = 0;
-  NodeId node = 0;  // in the runtime
-  std::string name;
-  std::vector<std::string> peer_urls;
-  std::vector<std::string> client_urls;
-};
-
 // What the node's consensus says now (read on the loop).
 struct NodeStatus {
   uint64_t leader = 0;  // member id; 0: none known
@@ -34,11 +25,18 @@ struct NodeStatus {
 struct EtcdApiOptions {
   uint64_t cluster_id = 0;
   uint64_t member_id = 0;
-  std::vector<MemberInfo> members;
+  // This member's, published to the others through the log.
+  std::string name;
+  std::vector<std::string> client_urls;
   // A request with no answer by then fails with etcd's "request timed out".
   std::chrono::milliseconds request_timeout{5000};
   // How often the leader looks for expired leases.
   std::chrono::milliseconds lease_check_every{100};
+  // Watches that ask for it hear the revision this often when idle.
+  std::chrono::milliseconds progress_notify_every{std::chrono::minutes(10)};
+  // Hands leadership to the member with this id; this member must lead.
+  // On the loop; `done` may run later, on the loop too.
+  std::function<void(uint64_t member_id, std::function<void(absl::Status)> done)> move_leader;
   std::string version = "3.4.0";  // what etcd clients expect to parse
 };
 
@@ -75,14 +73,21 @@ class EtcdApi {
   const EtcdStateMachine& machine() const { return machine_; }              // loop only
   NodeStatus status() const { return status_(); }                           // loop only
   const EtcdApiOptions& options() const { return options_; }
-  // A member's client URLs: its own from the options, a peer's as it said
-  // when it dialed in (none until then). Loop only.
-  std::vector<std::string> client_urls(const MemberInfo& m) const;
+  // A member's client URLs: this one's from the options, another's as it
+  // published them or, before that, as it said when it dialed in. Loop only.
+  std::vector<std::string> client_urls(const wire::EtcdMember& m) const;
+  void move_leader(uint64_t member_id, std::function<void(absl::Status)> done) {
+    options_.move_leader(member_id, std::move(done));
+  }
   WatchHub& watches() { return *watches_; }
   LeaseKeeper& leases() { return *leases_; }
 
  private:
+  // Every lease_check_every: leases, this member's published attributes,
+  // and now and then progress notifications.
+  void tick();
   void check_leases();
+  void publish_self();
 
   asio::io_context& io_;
   net::NodeRuntime& runtime_;
@@ -92,6 +97,9 @@ class EtcdApi {
   std::unique_ptr<WatchHub> watches_;
   std::unique_ptr<LeaseKeeper> leases_;
   asio::steady_timer lease_timer_;
+  std::chrono::steady_clock::time_point last_publish_{};
+  std::chrono::steady_clock::time_point last_progress_{};
+  bool publishing_ = false;
   bool stopped_ = false;
   std::vector<std::unique_ptr<grpc::Service>> services_;
 };

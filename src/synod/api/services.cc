@@ -4,6 +4,7 @@
 
 #include "synod/api/lease_keeper.h"
 #include "synod/api/stream_sink.h"
+#include "synod/api/unary.h"
 
 namespace synod::api {
 namespace {
@@ -11,26 +12,6 @@ namespace {
 using grpc::CallbackServerContext;
 using grpc::ServerUnaryReactor;
 using grpc::Status;
-
-Status from_absl(const absl::Status& s) {
-  return Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
-}
-
-// One unary call through consensus: `take` moves the answer out of the
-// reply into the response, and the header gets the reply's revision.
-template <typename Response, typename Take>
-ServerUnaryReactor* through_log(EtcdApi& api, CallbackServerContext* ctx, wire::EtcdRequest request,
-                                Response* response, Take take) {
-  ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  api.submit(std::move(request),
-             [&api, reactor, response, take](const Status& status, const wire::EtcdReply& reply) {
-               if (!status.ok()) return reactor->Finish(status);
-               take(reply, response);
-               api.fill(response->mutable_header(), reply.revision());
-               reactor->Finish(Status::OK);
-             });
-  return reactor;
-}
 
 // ---- KV --------------------------------------------------------------------
 
@@ -222,100 +203,6 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService {
   std::mt19937_64 ids_;  // lease ids only: nothing replicated depends on it
 };
 
-// ---- Cluster ---------------------------------------------------------------
-
-class ClusterService final : public etcdserverpb::Cluster::CallbackService {
- public:
-  explicit ClusterService(EtcdApi& api) : api_(api) {}
-
-  ServerUnaryReactor* MemberList(CallbackServerContext* ctx, const etcdserverpb::MemberListRequest*,
-                                 etcdserverpb::MemberListResponse* response) override {
-    ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    api_.on_loop([this, reactor, response] {
-      for (const MemberInfo& m : api_.options().members) {
-        etcdserverpb::Member* out = response->add_members();
-        out->set_id(m.id);
-        out->set_name(m.name);
-        for (const auto& u : m.peer_urls)
-          out->add_peerurls(u);
-        for (const auto& u : api_.client_urls(m))
-          out->add_clienturls(u);
-      }
-      api_.fill(response->mutable_header(), api_.machine().store().revision());
-      reactor->Finish(Status::OK);
-    });
-    return reactor;
-  }
-
- private:
-  EtcdApi& api_;
-};
-
-// ---- Maintenance -----------------------------------------------------------
-
-class MaintenanceService final : public etcdserverpb::Maintenance::CallbackService {
- public:
-  explicit MaintenanceService(EtcdApi& api) : api_(api) {}
-
-  ServerUnaryReactor* Status(CallbackServerContext* ctx, const etcdserverpb::StatusRequest*,
-                             etcdserverpb::StatusResponse* response) override {
-    ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    api_.on_loop([this, reactor, response] {
-      NodeStatus s = api_.status();
-      response->set_version(api_.options().version);
-      response->set_dbsize(api_.machine().store().bytes());
-      response->set_dbsizeinuse(api_.machine().store().bytes());
-      response->set_leader(s.leader);
-      response->set_raftindex(s.commit);
-      response->set_raftterm(s.term);
-      response->set_raftappliedindex(s.applied);
-      api_.fill(response->mutable_header(), api_.machine().store().revision());
-      reactor->Finish(grpc::Status::OK);
-    });
-    return reactor;
-  }
-
-  ServerUnaryReactor* HashKV(CallbackServerContext* ctx, const etcdserverpb::HashKVRequest* request,
-                             etcdserverpb::HashKVResponse* response) override {
-    ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    api_.on_loop([this, reactor, request, response] {
-      const MvccStore& store = api_.machine().store();
-      if (request->revision() > store.revision())
-        return reactor->Finish(from_absl(etcd_error::future_revision()));
-      response->set_hash(store.hash(request->revision()));
-      response->set_compact_revision(store.compacted());
-      api_.fill(response->mutable_header(), store.revision());
-      reactor->Finish(grpc::Status::OK);
-    });
-    return reactor;
-  }
-
-  ServerUnaryReactor* Alarm(CallbackServerContext* ctx, const etcdserverpb::AlarmRequest*,
-                            etcdserverpb::AlarmResponse* response) override {
-    // No alarms are raised: the store has no space quota yet.
-    ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    api_.on_loop([this, reactor, response] {
-      api_.fill(response->mutable_header(), api_.machine().store().revision());
-      reactor->Finish(grpc::Status::OK);
-    });
-    return reactor;
-  }
-
-  ServerUnaryReactor* Defragment(CallbackServerContext* ctx, const etcdserverpb::DefragmentRequest*,
-                                 etcdserverpb::DefragmentResponse* response) override {
-    // Nothing to defragment: the store lives in memory and the WAL is compacted by snapshots.
-    ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    api_.on_loop([this, reactor, response] {
-      api_.fill(response->mutable_header(), api_.machine().store().revision());
-      reactor->Finish(grpc::Status::OK);
-    });
-    return reactor;
-  }
-
- private:
-  EtcdApi& api_;
-};
-
 }  // namespace
 
 std::unique_ptr<grpc::Service> kv_service(EtcdApi& api) {
@@ -323,12 +210,6 @@ std::unique_ptr<grpc::Service> kv_service(EtcdApi& api) {
 }
 std::unique_ptr<grpc::Service> lease_service(EtcdApi& api) {
   return std::make_unique<LeaseService>(api);
-}
-std::unique_ptr<grpc::Service> cluster_service(EtcdApi& api) {
-  return std::make_unique<ClusterService>(api);
-}
-std::unique_ptr<grpc::Service> maintenance_service(EtcdApi& api) {
-  return std::make_unique<MaintenanceService>(api);
 }
 
 }  // namespace synod::api

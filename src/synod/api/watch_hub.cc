@@ -18,7 +18,37 @@ void WatchHub::send(Watch& w, int64_t watch_id, std::vector<mvccpb::Event> event
     if (!w.prev_kv) e.clear_prev_kv();
     *r.add_events() = std::move(e);
   }
+  w.sent_lately = true;
   w.stream->send(std::move(r));
+}
+
+void WatchHub::send_compacted(WatchSink& stream, int64_t watch_id) {
+  etcdserverpb::WatchResponse canceled;
+  fill_(canceled.mutable_header(), store_.revision());
+  canceled.set_watch_id(watch_id);
+  canceled.set_canceled(true);
+  canceled.set_compact_revision(store_.compacted());
+  canceled.set_cancel_reason("etcdserver: mvcc: required revision has been compacted");
+  stream.send(std::move(canceled));
+}
+
+bool WatchHub::catch_up(Watch& w, int64_t watch_id) {
+  if (w.next_revision > store_.revision()) return true;
+  if (w.next_revision < store_.compacted()) return false;
+  std::vector<mvccpb::Event> batch;
+  int64_t batch_revision = 0;
+  for (auto& e : store_.changes_since(w.key, w.range_end, w.next_revision)) {
+    if (!wants(w, e)) continue;
+    if (!batch.empty() && e.kv().mod_revision() != batch_revision) {
+      send(w, watch_id, std::move(batch), batch_revision);
+      batch.clear();
+    }
+    batch_revision = e.kv().mod_revision();
+    batch.push_back(std::move(e));
+  }
+  if (!batch.empty()) send(w, watch_id, std::move(batch), batch_revision);
+  w.next_revision = store_.revision() + 1;
+  return true;
 }
 
 void WatchHub::create(const std::shared_ptr<WatchSink>& stream, int64_t watch_id,
@@ -34,45 +64,24 @@ void WatchHub::create(const std::shared_ptr<WatchSink>& stream, int64_t watch_id
     return;
   }
   int64_t start = request.start_revision() > 0 ? request.start_revision() : store_.revision() + 1;
+  stream->send(std::move(created));
   if (start < store_.compacted()) {
     // etcd: created, then canceled with the compaction point.
-    stream->send(std::move(created));
-    etcdserverpb::WatchResponse canceled;
-    fill_(canceled.mutable_header(), store_.revision());
-    canceled.set_watch_id(watch_id);
-    canceled.set_canceled(true);
-    canceled.set_compact_revision(store_.compacted());
-    canceled.set_cancel_reason("etcdserver: mvcc: required revision has been compacted");
-    stream->send(std::move(canceled));
+    send_compacted(*stream, watch_id);
     return;
   }
-  stream->send(std::move(created));
   Watch w;
   w.stream = stream;
   w.key = request.key();
   w.range_end = request.range_end();
   w.prev_kv = request.prev_kv();
+  w.progress_notify = request.progress_notify();
   for (int f : request.filters()) {
     if (f == etcdserverpb::WatchCreateRequest::NOPUT) w.no_put = true;
     if (f == etcdserverpb::WatchCreateRequest::NODELETE) w.no_delete = true;
   }
   w.next_revision = start;
-  if (start <= store_.revision()) {
-    // The past first, one response per revision, as etcd sends them.
-    std::vector<mvccpb::Event> batch;
-    int64_t batch_revision = 0;
-    for (auto& e : store_.changes_since(w.key, w.range_end, start)) {
-      if (!wants(w, e)) continue;
-      if (!batch.empty() && e.kv().mod_revision() != batch_revision) {
-        send(w, watch_id, std::move(batch), batch_revision);
-        batch.clear();
-      }
-      batch_revision = e.kv().mod_revision();
-      batch.push_back(std::move(e));
-    }
-    if (!batch.empty()) send(w, watch_id, std::move(batch), batch_revision);
-    w.next_revision = store_.revision() + 1;
-  }
+  catch_up(w, watch_id);  // the past first; start is not below the compaction point
   watches_[{stream.get(), watch_id}] = std::move(w);
 }
 
@@ -90,6 +99,30 @@ void WatchHub::progress(const std::shared_ptr<WatchSink>& stream) {
   fill_(r.mutable_header(), store_.revision());
   r.set_watch_id(-1);  // etcd: a progress notification names no watch
   stream->send(std::move(r));
+}
+
+void WatchHub::restored() {
+  for (auto it = watches_.begin(); it != watches_.end();) {
+    Watch& w = it->second;
+    if (w.stream->is_done() || !catch_up(w, it->first.second)) {
+      if (!w.stream->is_done()) send_compacted(*w.stream, it->first.second);
+      it = watches_.erase(it);
+      continue;
+    }
+    ++it;
+  }
+}
+
+void WatchHub::notify_progress() {
+  for (auto& [key, w] : watches_) {
+    if (w.progress_notify && !w.sent_lately && !w.stream->is_done()) {
+      etcdserverpb::WatchResponse r;
+      fill_(r.mutable_header(), store_.revision());
+      r.set_watch_id(key.second);
+      w.stream->send(std::move(r));
+    }
+    w.sent_lately = false;
+  }
 }
 
 void WatchHub::drop(const WatchSink* stream) {

@@ -33,14 +33,27 @@ class WatchHub {
 
   // From the state machine, as changes apply.
   void publish(const std::vector<mvccpb::Event>& changes);
+  // The store was replaced by a snapshot from the leader: what each watch
+  // has not seen yet comes from the new store's history, or, when that was
+  // compacted away, the watch is canceled with the compaction point.
+  void restored();
+  // Every watch that asked for progress notifications and has sent nothing
+  // since the last call hears the store's revision (etcd's progress notify).
+  void notify_progress();
 
  private:
   struct Watch {
     std::shared_ptr<WatchSink> stream;
     std::string key, range_end;
     bool no_put = false, no_delete = false, prev_kv = false;
+    bool progress_notify = false;
+    bool sent_lately = false;   // since the last notify_progress
     int64_t next_revision = 0;  // events below this were sent already (or predate it)
   };
+  // Sends the store's history from w.next_revision on, one response per
+  // revision as etcd does; false: that history was compacted (nothing sent).
+  bool catch_up(Watch& w, int64_t watch_id);
+  void send_compacted(WatchSink& stream, int64_t watch_id);
   bool wants(const Watch& w, const mvccpb::Event& e) const;
   void send(Watch& w, int64_t watch_id, std::vector<mvccpb::Event> events, int64_t revision);
 

@@ -106,9 +106,7 @@ class Bench {
     return kExitBadArguments;
   }
 
-  std::string key(Client& c) {
-    return f_.key_prefix + std::to_string(c.rng() % f_.keys);
-  }
+  std::string key(Client& c) { return f_.key_prefix + std::to_string(c.rng() % f_.keys); }
 
   // Range benchmarks read keys that exist: one put per key first, in
   // parallel over the clients' stubs, not measured.
@@ -159,7 +157,8 @@ class Bench {
       put->set_value(c.put.value());
       c.stub->async()->Txn(c.ctx.get(), &c.txn, &c.txn_response, done);
     } else {
-      c.range.set_key(f_.key_prefix + std::to_string(c.rng() % std::min<uint64_t>(f_.keys, 10'000)));
+      c.range.set_key(f_.key_prefix +
+                      std::to_string(c.rng() % std::min<uint64_t>(f_.keys, 10'000)));
       c.stub->async()->Range(c.ctx.get(), &c.range, &c.range_response, done);
     }
   }

@@ -15,7 +15,9 @@
 #include "synod/api/etcd_api.h"
 #include "synod/base/hash64.h"
 #include "synod/cli/commands.h"
+#include "synod/cli/membership_sync.h"
 #include "synod/cli/serve_config.h"
+#include "synod/cli/serve_identity.h"
 #include "synod/kv/etcd_state_machine.h"
 #include "synod/net/http_server.h"
 #include "synod/net/metrics.h"
@@ -31,17 +33,20 @@ namespace {
 
 constexpr int kExitCannotServe = 1;
 
-// What ties a data directory to one member of one cluster: a directory
-// from another cluster, or another member, must not be served as this one.
-constexpr std::string_view kMemberFile = "member";
-
-std::string member_record(const ClusterLayout& layout, const ServeConfig& config) {
-  return "cluster " + std::to_string(layout.cluster_id) + " member " + config.name + "\n";
+// Where a member's peer port is, from its first peer URL.
+absl::StatusOr<net::PeerAddress> peer_address(asio::io_context& io, const wire::EtcdMember& m) {
+  if (m.peer_urls().empty()) return absl::InvalidArgumentError("a member with no peer URL");
+  auto url = parse_url("peer-urls", m.peer_urls(0));
+  if (!url.ok()) return url.status();
+  auto at = net::resolve(io, url->host, url->port);
+  if (!at.ok()) return at.status();
+  return net::PeerAddress{m.name().empty() ? "node " + std::to_string(m.node()) : m.name(), *at};
 }
 
 std::string metrics_text(const raft::RaftEngine& engine, const replication::ReplicaNode& replica,
-                         const net::NodeRuntime& runtime, const ClusterLayout& layout,
-                         const storage::FileStorage& disk, const net::Histogram& fsync) {
+                         const net::NodeRuntime& runtime, const MemberRegistry& members,
+                         NodeId self, const storage::FileStorage& disk,
+                         const net::Histogram& fsync) {
   net::MetricsText m;
   const raft::RaftNode& node = engine.node();
   m.gauge("synod_raft_term", "the current Raft term", static_cast<double>(node.term()));
@@ -68,10 +73,10 @@ std::string metrics_text(const raft::RaftEngine& engine, const replication::Repl
             static_cast<double>(disk.rounds()));
   m.histogram("synod_disk_wal_fsync_duration_seconds",
               "time of one group-commit round of fdatasyncs", fsync);
-  for (size_t i = 0; i < layout.members.size(); ++i) {
-    if (i == layout.self) continue;
-    auto stats = runtime.transport().stats(static_cast<NodeId>(i));
-    net::Labels peer = {{"peer", layout.members[i].name}};
+  for (const auto& [node, member] : members.members()) {
+    if (node == self) continue;
+    auto stats = runtime.transport().stats(node);
+    net::Labels peer = {{"peer", member.name().empty() ? std::to_string(node) : member.name()}};
     m.gauge("synod_peer_connected", "1 while the connection to the peer is up",
             stats.connected ? 1 : 0, peer);
     m.counter("synod_peer_sent_messages_total", "messages sent to the peer",
@@ -104,15 +109,6 @@ int serve(ServeConfig config) {
   }
   asio::io_context io(1);
   net::NodeRuntimeOptions options;
-  for (size_t i = 0; i < layout->members.size(); ++i) {
-    const ClusterMember& m = layout->members[i];
-    auto at = net::resolve(io, m.host, m.port);
-    if (!at.ok()) {
-      spdlog::error("--initial-cluster: {}", std::string(at.status().message()));
-      return kExitBadArguments;
-    }
-    if (i != layout->self) options.peers.peers[static_cast<NodeId>(i)] = {m.name, *at};
-  }
   auto listen_peers = resolve_url(io, "listen-peer-urls", config.listen_peer_urls);
   auto listen_clients = resolve_url(io, "listen-client-urls", config.listen_client_urls);
   for (const auto* at : {&listen_peers, &listen_clients})
@@ -148,25 +144,21 @@ int serve(ServeConfig config) {
   }
   storage::FileStorage& files = **disk;
 
-  std::string member = member_record(*layout, config);
-  if (auto existing = files.read(kMemberFile)) {
-    if (*existing != member) {
-      spdlog::error("data directory {} belongs to another member or cluster ({}); this is {}",
-                    config.data_dir, *existing, member);
+  // Which member of which cluster this is: from --initial-cluster, from a
+  // running member (a member added later), or from the data directory.
+  auto identity = establish_identity(config, io, files);
+  if (!identity.ok()) {
+    spdlog::error("{}", std::string(identity.status().message()));
+    return kExitCannotServe;
+  }
+  for (const wire::EtcdMember& m : identity->current) {
+    if (m.node() == identity->self) continue;
+    auto at = peer_address(io, m);
+    if (!at.ok()) {
+      spdlog::error("member {}: {}", m.name(), std::string(at.status().message()));
       return kExitCannotServe;
     }
-  } else {
-    if (config.initial_cluster_state == "existing") {
-      spdlog::error(
-          "--initial-cluster-state existing with an empty data directory {}: joining a running "
-          "cluster needs a member add, which synod does not have yet; start every member with "
-          "--initial-cluster-state new",
-          config.data_dir);
-      return kExitCannotServe;
-    }
-    files.overwrite(kMemberFile, member);
-    files.sync();
-    files.drain();
+    options.peers.peers[m.node()] = *at;
   }
 
   raft::RaftEngineOptions engine_options;
@@ -176,6 +168,10 @@ int serve(ServeConfig config) {
       static_cast<int>(config.election_timeout_ms / config.heartbeat_interval_ms);
   engine_options.snapshot_every = config.snapshot_count;
   engine_options.snapshot_keep = std::min<uint64_t>(5'000, config.snapshot_count);
+  std::vector<NodeId> initial_voters;
+  for (const wire::EtcdMember& m : identity->initial)
+    initial_voters.push_back(m.node());
+  engine_options.bootstrap = raft::Membership::of_voters(initial_voters);
 
   // Damage a crash cannot explain (a bad record with valid ones after it)
   // stops the node here, with the reason, before anything is served.
@@ -195,16 +191,17 @@ int serve(ServeConfig config) {
   raft::RaftEngine& engine = *engine_owner;
   auto machine_owner = std::make_unique<EtcdStateMachine>();
   EtcdStateMachine& machine = *machine_owner;
+  machine.members().seed(identity->initial);
   replication::ReplicaNode replica(std::move(engine_owner), std::move(machine_owner));
 
-  options.peers.cluster_id = layout->cluster_id;
-  options.peers.self = layout->self;
+  options.peers.cluster_id = identity->cluster_id;
+  options.peers.self = identity->self;
   options.peers.self_name = config.name;
   for (std::string_view url : split_list(config.advertise_client_urls))
     options.peers.client_urls.emplace_back(url);
   options.peers.limits.max_frame_bytes = 64 << 20;
-  options.clients.hello.set_cluster_id(layout->cluster_id);
-  options.clients.hello.set_node(layout->self);
+  options.clients.hello.set_cluster_id(identity->cluster_id);
+  options.clients.hello.set_node(identity->self);
   options.clients.hello.set_name(config.name);
   options.clients.limits.max_frame_bytes = config.max_request_bytes;
   options.listen_peers = *listen_peers;
@@ -214,8 +211,71 @@ int serve(ServeConfig config) {
     if (!engine.started()) return config.name;
     return config.name + " term " + std::to_string(engine.node().term());
   };
+  // A member added to the cluster asks who it is on its first start.
+  options.peers.answer_join = [&machine, &identity](const wire::PeerJoin& join) {
+    wire::PeerFrame answer;
+    const wire::EtcdMember* m =
+        join.peer_urls().empty() ? nullptr : machine.members().by_peer_url(join.peer_urls(0));
+    if (!m) {
+      answer.mutable_refusal()->set_reason("no member has peer URL " +
+                                           (join.peer_urls().empty() ? "" : join.peer_urls(0)) +
+                                           " (add it first: etcdctl member add)");
+      return answer;
+    }
+    wire::PeerJoinAnswer* a = answer.mutable_join_answer();
+    a->set_cluster_id(identity->cluster_id);
+    a->set_node(m->node());
+    for (const wire::EtcdMember& i : identity->initial)
+      *a->add_initial() = i;
+    for (const auto& [node, c] : machine.members().members())
+      *a->add_current() = c;
+    return answer;
+  };
   net::NodeRuntime runtime(io, options, files, replica);
   runtime_ptr = &runtime;
+
+  // Shutting down: on a signal, or when this member is removed.
+  std::function<void()> shut_down;
+  bool removed = false;
+
+  // Raft's voters and learners follow the registry, one change at a time,
+  // pushed by the leader whenever the registry changes and every 100 ms.
+  asio::steady_timer membership_timer(io);
+  std::function<void()> sync_membership = [&] {
+    if (!engine.started()) return;
+    if (auto change = next_membership_change(machine.members().members(), engine.node())) {
+      runtime.operate([&](Env& env) {
+        if (!engine.change_membership(env, *change))
+          spdlog::info("{}: raft membership change: {}", config.name, change->to_string());
+      });
+    }
+  };
+  std::function<void()> membership_tick = [&] {
+    sync_membership();
+    membership_timer.expires_after(std::chrono::milliseconds(100));
+    membership_timer.async_wait([&](asio::error_code ec) {
+      if (!ec) membership_tick();
+    });
+  };
+  // The peer links follow the registry on every member, as changes apply.
+  machine.members().set_listener([&](const wire::EtcdMember& m, bool gone) {
+    if (m.node() == identity->self) {
+      if (gone && !removed) {
+        removed = true;
+        spdlog::error("{}: this member was removed from the cluster; stopping", config.name);
+        asio::post(io, [&] { shut_down(); });
+      }
+      return;
+    }
+    if (gone) {
+      runtime.transport().remove_peer(m.node());
+    } else if (auto at = peer_address(io, m); at.ok()) {
+      runtime.transport().add_peer(m.node(), *at);
+    } else {
+      spdlog::error("{}: member {:x}: {}", config.name, m.id(), std::string(at.status().message()));
+    }
+    asio::post(io, [&] { sync_membership(); });
+  });
 
   std::unique_ptr<net::HttpServer> http;
   if (!config.listen_metrics_urls.empty()) {
@@ -227,7 +287,8 @@ int serve(ServeConfig config) {
     auto server = net::HttpServer::listen(io, *at, [&](std::string_view path) {
       net::HttpServer::Response response;
       if (path == "/metrics") {
-        response.body = metrics_text(engine, replica, runtime, *layout, files, fsync_latency);
+        response.body = metrics_text(engine, replica, runtime, machine.members(), identity->self,
+                                     files, fsync_latency);
       } else if (path == "/health") {
         bool leader = engine.started() && engine.node().leader().has_value();
         response.status = leader ? 200 : 503;
@@ -249,31 +310,58 @@ int serve(ServeConfig config) {
 
   // The etcd API: gRPC on the client port, beside the framed protocol.
   api::EtcdApiOptions api_options;
-  api_options.cluster_id = layout->cluster_id;
-  std::vector<uint64_t> member_ids;
-  for (const ClusterMember& m : layout->members) {
-    // etcd's member ids are 64-bit and stable: from the cluster and the name.
-    uint64_t id = hash64(m.name, layout->cluster_id) | 1;
-    member_ids.push_back(id);
-    api::MemberInfo info{id,
-                         static_cast<NodeId>(member_ids.size() - 1),
-                         m.name,
-                         {"http://" + m.host + ":" + std::to_string(m.port)},
-                         {}};
-    if (m.name == config.name)
-      for (std::string_view url : split_list(config.advertise_client_urls))
-        info.client_urls.emplace_back(url);
-    api_options.members.push_back(std::move(info));
-  }
-  api_options.member_id = member_ids.at(layout->self);
+  api_options.cluster_id = identity->cluster_id;
+  api_options.name = config.name;
+  for (std::string_view url : split_list(config.advertise_client_urls))
+    api_options.client_urls.emplace_back(url);
+  for (const wire::EtcdMember& m : identity->current)
+    if (m.node() == identity->self) api_options.member_id = m.id();
+  api_options.progress_notify_every =
+      std::chrono::duration_cast<std::chrono::milliseconds>(config.watch_progress_notify_interval);
+  auto member_id_of = [&machine](NodeId node) -> uint64_t {
+    auto it = machine.members().members().find(node);
+    return it == machine.members().members().end() ? 0 : it->second.id();
+  };
+  // etcd's MoveLeader: asked of the leader, answered once the target leads.
+  api_options.move_leader = [&](uint64_t target, std::function<void(absl::Status)> done) {
+    const wire::EtcdMember* to = machine.members().by_id(target);
+    if (!engine.started() || engine.node().role() != raft::Role::kLeader)
+      return done(absl::FailedPreconditionError("etcdserver: not leader"));
+    if (!to || to->learner() || !engine.node().membership().is_voter(to->node()))
+      return done(absl::FailedPreconditionError("etcdserver: bad leader transferee"));
+    std::optional<raft::Refusal> refused;
+    runtime.operate([&](Env& env) { refused = engine.transfer_leadership(env, to->node()); });
+    if (refused)
+      return done(absl::UnavailableError("etcdserver: leadership transfer refused: " +
+                                         std::string(raft::refusal_name(*refused))));
+    auto deadline = std::chrono::steady_clock::now() +
+                    std::chrono::milliseconds(2 * config.election_timeout_ms);
+    auto wait = std::make_shared<std::function<void()>>();
+    auto timer = std::make_shared<asio::steady_timer>(io);
+    *wait = [&, node = to->node(), deadline, done, wait, timer] {
+      if (engine.node().leader() == node) {
+        done(absl::OkStatus());
+      } else if (std::chrono::steady_clock::now() > deadline) {
+        done(absl::DeadlineExceededError(
+            "etcdserver: request timed out, leader transfer took too long"));
+      } else {
+        timer->expires_after(std::chrono::milliseconds(10));
+        timer->async_wait([wait](asio::error_code ec) {
+          if (!ec) (*wait)();
+        });
+        return;
+      }
+      *wait = nullptr;  // ends the cycle that keeps it alive
+    };
+    (*wait)();
+  };
   api::EtcdApi etcd_api(
       io, runtime, machine,
-      [&engine, &replica, &member_ids] {
+      [&engine, &replica, member_id_of] {
         api::NodeStatus s;
         if (!engine.started()) return s;
         const raft::RaftNode& node = engine.node();
-        if (auto leader = node.leader(); leader && *leader < member_ids.size())
-          s.leader = member_ids[*leader];
+        if (auto leader = node.leader()) s.leader = member_id_of(*leader);
         s.term = node.term();
         s.commit = node.log().commit();
         s.applied = replica.applied_index();
@@ -300,19 +388,22 @@ int serve(ServeConfig config) {
     return kExitCannotServe;
   }
   etcd_api.start();
+  membership_tick();
   spdlog::info(
       "{}: serving as node {} of {} (cluster {:016x}); peers on {}, clients on {}{}{}, data in {}",
-      config.name, layout->self, layout->members.size(), layout->cluster_id,
+      config.name, identity->self, machine.members().members().size(), identity->cluster_id,
       net::to_string(runtime.peer_endpoint()), net::to_string(runtime.client_endpoint()),
       http ? ", metrics on " : "", http ? net::to_string(http->local_endpoint()) : "",
       config.data_dir);
 
   std::thread stopper;
   asio::signal_set signals(io, SIGTERM, SIGINT);
-  signals.async_wait([&](asio::error_code ec, int signal) {
-    if (ec) return;
-    spdlog::info("{}: {} received, shutting down", config.name,
-                 signal == SIGTERM ? "SIGTERM" : "SIGINT");
+  bool shutting_down = false;
+  shut_down = [&] {
+    if (shutting_down) return;
+    shutting_down = true;
+    signals.cancel();
+    membership_timer.cancel();
     etcd_api.stop();
     runtime.stop();  // answers every request still waiting on it
     // gRPC's shutdown waits for calls in flight, which finish on this
@@ -324,6 +415,12 @@ int serve(ServeConfig config) {
         io.stop();
       });
     });
+  };
+  signals.async_wait([&](asio::error_code ec, int signal) {
+    if (ec) return;
+    spdlog::info("{}: {} received, shutting down", config.name,
+                 signal == SIGTERM ? "SIGTERM" : "SIGINT");
+    shut_down();
   });
   io.run();
   if (stopper.joinable()) stopper.join();
@@ -334,7 +431,7 @@ int serve(ServeConfig config) {
   files.drain();
   runtime_ptr = nullptr;
   spdlog::info("{}: stopped", config.name);
-  return kExitOk;
+  return removed ? kExitCannotServe : kExitOk;
 }
 
 }  // namespace

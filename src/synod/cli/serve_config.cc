@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "absl/status/status.h"
+#include "synod/base/duration.h"
 #include "synod/base/hash64.h"
 #include "synod/net/connection.h"
 
@@ -55,6 +56,18 @@ Setter flag(bool ServeConfig::*field) {
   };
 }
 
+Setter duration(Duration ServeConfig::*field) {
+  return [field](ServeConfig& c, std::string_view key, std::string_view v) {
+    auto d = parse_duration(v);
+    if (!d || *d <= Duration::zero())
+      return absl::InvalidArgumentError("--" + std::string(key) +
+                                        ": expected a duration like 10m, 5s or 250ms, got '" +
+                                        std::string(v) + "'");
+    c.*field = *d;
+    return absl::OkStatus();
+  };
+}
+
 struct Setting {
   SettingInfo info;
   Setter set;
@@ -77,7 +90,9 @@ const std::vector<Setting>& settings() {
        text(&ServeConfig::listen_metrics_urls)},
       {{"initial-cluster", "every member at bootstrap: name1=http://host:port,name2=..."},
        text(&ServeConfig::initial_cluster)},
-      {{"initial-cluster-state", "new (bootstrap a cluster) or existing (restart a member)"},
+      {{"initial-cluster-state",
+        "new (bootstrap a cluster) or existing (join one: a member added with `etcdctl member "
+        "add` starts with this; a member with data ignores it)"},
        text(&ServeConfig::initial_cluster_state)},
       {{"initial-cluster-token", "a name for this cluster; members of other clusters are refused"},
        text(&ServeConfig::initial_cluster_token)},
@@ -93,6 +108,9 @@ const std::vector<Setting>& settings() {
         "UNSAFE: never fsync. A power failure or kernel crash can then lose acknowledged "
         "writes and break the cluster's safety; for throwaway test clusters only"},
        flag(&ServeConfig::unsafe_no_fsync)},
+      {{"experimental-watch-progress-notify-interval",
+        "how often idle watches that asked for progress notifications hear the revision"},
+       duration(&ServeConfig::watch_progress_notify_interval)},
       {{"log-level", "debug, info, warn or error"}, text(&ServeConfig::log_level)},
   };
   return all;

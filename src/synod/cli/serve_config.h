@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "synod/base/types.h"
 
 namespace synod::cli {
 
@@ -30,6 +31,7 @@ struct ServeConfig {
   uint64_t election_timeout_ms = 1000;
   bool unsafe_no_fsync = false;
   uint64_t max_request_bytes = 1'572'864;  // etcd's --max-request-bytes
+  Duration watch_progress_notify_interval = std::chrono::minutes(10);
   std::string log_level = "info";
 };
 

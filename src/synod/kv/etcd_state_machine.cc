@@ -274,6 +274,7 @@ bool EtcdStateMachine::restore(std::string_view bytes) {
   store_ = std::move(store);
   leases_ = std::move(leases);
   members_.load(s);
+  if (restore_listener_) restore_listener_();
   return true;
 }
 

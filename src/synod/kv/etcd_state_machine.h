@@ -38,6 +38,10 @@ class EtcdStateMachine final : public replication::StateMachine {
   // it applies: the member's LeaseKeeper keeps the clock on it.
   using LeaseListener = std::function<void(int64_t id, int64_t ttl)>;
   void set_lease_listener(LeaseListener listener) { lease_listener_ = std::move(listener); }
+  // Told after the whole state was replaced by a snapshot.
+  void set_restore_listener(std::function<void()> listener) {
+    restore_listener_ = std::move(listener);
+  }
 
   const MvccStore& store() const { return store_; }
   const MemberRegistry& members() const { return members_; }
@@ -61,6 +65,7 @@ class EtcdStateMachine final : public replication::StateMachine {
   MemberRegistry members_;
   ChangeListener listener_;
   LeaseListener lease_listener_;
+  std::function<void()> restore_listener_;
 };
 
 // etcd's error for `status`, on the wire.

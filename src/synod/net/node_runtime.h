@@ -55,7 +55,14 @@ class NodeRuntime final : private Env {
   using ReplyHandler = std::function<void(const wire::ClientReply& reply)>;
   void submit(wire::ClientRequest request, Duration timeout, ReplyHandler done);
 
+  // An operator's action on the protocol (a membership change, a leadership
+  // transfer), with this runtime as its Env. On the loop; not after stop().
+  void operate(const std::function<void(Env&)>& action) {
+    if (!stopped_) action(*this);
+  }
+
   const PeerTransport& transport() const { return transport_; }
+  PeerTransport& transport() { return transport_; }
   uint64_t client_requests() const { return client_requests_; }
   uint64_t client_replies() const { return client_replies_; }
   const ClientServer& client_server() const { return clients_; }

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "synod/base/assert.h"
+#include "synod/net/frame.h"
 
 namespace synod::net {
 
@@ -24,6 +25,9 @@ struct PeerTransport::Link {
   Duration backoff{};
   bool was_up = false;       // log a loss once, not every failed retry
   bool warned_down = false;  // log the first failed dial only
+  // Removed from the cluster: closed, never dialed again. The link stays
+  // (handlers may still hold it), and ids are never reused.
+  bool removed = false;
   PeerStats stats;
 
   Link(asio::io_context& io, NodeId id, PeerAddress address, Duration backoff)
@@ -65,8 +69,51 @@ asio::ip::tcp::endpoint PeerTransport::local_endpoint() const {
 }
 
 void PeerTransport::start() {
+  started_ = true;
   for (auto& [id, link] : links_)
-    dial(*link);
+    if (!link->removed) dial(*link);
+}
+
+bool PeerTransport::is_peer(NodeId id) const {
+  auto it = links_.find(id);
+  return it != links_.end() && !it->second->removed;
+}
+
+void PeerTransport::add_peer(NodeId id, PeerAddress address) {
+  SYNOD_ASSERT(id != options_.self);
+  auto it = links_.find(id);
+  if (it != links_.end()) {
+    Link& link = *it->second;
+    if (link.removed || link.address.endpoint == address.endpoint) {
+      link.address.name = address.name;
+      return;
+    }
+    // Moved (a member update): drop the old connection; lost() redials.
+    spdlog::info("{}: peer {} moves to {}", options_.self_name, who(id),
+                 to_string(address.endpoint));
+    link.address = std::move(address);
+    if (link.connection) link.connection->close("the peer moved");
+    return;
+  }
+  spdlog::info("{}: new peer node {}: {} ({})", options_.self_name, id, address.name,
+               to_string(address.endpoint));
+  auto& link = links_[id] =
+      std::make_unique<Link>(io_, id, std::move(address), options_.backoff_min);
+  if (started_ && !stopped_) dial(*link);
+}
+
+void PeerTransport::remove_peer(NodeId id) {
+  auto it = links_.find(id);
+  if (it == links_.end() || it->second->removed) return;
+  Link& link = *it->second;
+  spdlog::info("{}: peer {} left the cluster", options_.self_name, who(id));
+  link.removed = true;
+  link.retry.cancel();
+  asio::error_code ignored;
+  if (link.dialing) link.dialing->close(ignored);
+  if (link.connection) link.connection->close("the peer left the cluster");
+  link.stats.connected = false;
+  // What it dialed in with closes at its next frame (see identify).
 }
 
 void PeerTransport::stop() {
@@ -87,7 +134,7 @@ void PeerTransport::stop() {
 // --- dialing ---
 
 void PeerTransport::dial(Link& link) {
-  if (stopped_) return;
+  if (stopped_ || link.removed) return;
   link.dialing = std::make_unique<asio::ip::tcp::socket>(io_);
   link.dialing->async_connect(link.address.endpoint, [this, &link](asio::error_code ec) {
     if (stopped_ || ec == asio::error::operation_aborted) return;
@@ -137,6 +184,7 @@ void PeerTransport::lost(Link& link, const std::string& why) {
   link.connection.reset();
   link.dialing.reset();
   link.stats.connected = false;
+  if (link.removed) return;
   if (link.was_up) {
     spdlog::warn("{}: lost peer {}: {}", options_.self_name, who(link.id), why);
     link.was_up = false;
@@ -155,7 +203,9 @@ void PeerTransport::lost(Link& link, const std::string& why) {
 
 void PeerTransport::send(NodeId to, wire::PeerMessage message) {
   auto it = links_.find(to);
-  SYNOD_ASSERT_MSG(it != links_.end(), "send to a node that is not a peer");
+  // A Raft membership can name a node a moment before this member has
+  // applied the change that says where it is.
+  if (it == links_.end()) return;
   Link& link = *it->second;
   wire::PeerFrame frame;
   *frame.mutable_message() = std::move(message);
@@ -213,6 +263,7 @@ void PeerTransport::identify(const std::shared_ptr<Connection>& connection) {
            [this, raw = connection.get(), state, timer](std::string_view bytes) {
              if (state->stage == Inbound::kRefused) return true;  // closing shortly
              if (state->stage == Inbound::kIdentified) {
+               if (!is_peer(state->from)) return false;  // it left the cluster
                wire::PeerFrame frame;
                if (!frame.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
                    !frame.has_message()) {
@@ -254,10 +305,30 @@ bool PeerTransport::check_hello(const std::shared_ptr<Connection>& connection,
                                 std::string_view bytes, Inbound& state) {
   wire::PeerFrame frame;
   std::string refusal;
-  if (!frame.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) || !frame.has_hello()) {
+  if (!frame.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
+      !(frame.has_hello() || frame.has_join())) {
     spdlog::error("{}: closed a peer connection from {}: the first frame is not a hello",
                   options_.self_name, connection->remote());
     return false;
+  }
+  if (frame.has_join()) {
+    wire::PeerFrame answer;
+    if (frame.join().version() != kWireVersion)
+      answer.mutable_refusal()->set_reason("wire version " +
+                                           std::to_string(frame.join().version()) + ", expected " +
+                                           std::to_string(kWireVersion));
+    else if (options_.answer_join)
+      answer = options_.answer_join(frame.join());
+    else
+      answer.mutable_refusal()->set_reason("this member does not take joins");
+    if (answer.has_refusal())
+      spdlog::warn("{}: refused {} ({}) asking to join: {}", options_.self_name,
+                   frame.join().name(), connection->remote(), answer.refusal().reason());
+    else
+      spdlog::info("{}: told {} ({}) it is node {}", options_.self_name, frame.join().name(),
+                   connection->remote(), answer.join_answer().node());
+    answer_and_close(connection, answer, state);
+    return true;
   }
   const wire::PeerHello& hello = frame.hello();
   if (hello.version() != kWireVersion)
@@ -270,7 +341,7 @@ bool PeerTransport::check_hello(const std::shared_ptr<Connection>& connection,
   else if (hello.to() != options_.self)
     refusal = "meant for node " + std::to_string(hello.to()) + ", this is node " +
               std::to_string(options_.self);
-  else if (!links_.contains(hello.from()))
+  else if (!is_peer(hello.from()))
     refusal = "node " + std::to_string(hello.from()) + " is not a member";
   if (!refusal.empty()) {
     ++refused_;
@@ -278,17 +349,73 @@ bool PeerTransport::check_hello(const std::shared_ptr<Connection>& connection,
                   connection->remote(), refusal);
     wire::PeerFrame answer;
     answer.mutable_refusal()->set_reason(refusal);
-    connection->send(frame_of(answer));
-    // Let the refusal go out before closing.
-    auto linger = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
-    linger->async_wait([connection, linger](asio::error_code) { connection->close("refused"); });
-    state.stage = Inbound::kRefused;
+    answer_and_close(connection, answer, state);
     return true;
   }
   state.stage = Inbound::kIdentified;
   state.from = hello.from();
   peer_client_urls_[hello.from()] = {hello.client_urls().begin(), hello.client_urls().end()};
   return true;
+}
+
+void PeerTransport::answer_and_close(const std::shared_ptr<Connection>& connection,
+                                     const wire::PeerFrame& answer, Inbound& state) {
+  connection->send(frame_of(answer));
+  // Let the answer go out before closing.
+  auto linger = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
+  linger->async_wait([connection, linger](asio::error_code) { connection->close("answered"); });
+  state.stage = Inbound::kRefused;
+}
+
+absl::StatusOr<wire::PeerJoinAnswer> ask_to_join(asio::io_context& io,
+                                                 const std::vector<asio::ip::tcp::endpoint>& peers,
+                                                 const wire::PeerJoin& join, Duration timeout) {
+  wire::PeerFrame request;
+  *request.mutable_join() = join;
+  request.mutable_join()->set_version(kWireVersion);
+  std::string out;
+  append_frame(out, request.SerializeAsString());
+  std::string last_error = "no peers to ask";
+  for (const asio::ip::tcp::endpoint& at : peers) {
+    // One synchronous exchange, bounded by `timeout` through the socket's
+    // receive and send timeouts.
+    asio::ip::tcp::socket socket(io);
+    asio::error_code ec;
+    socket.connect(at, ec);
+    if (ec) {
+      last_error = to_string(at) + ": " + ec.message();
+      continue;
+    }
+    timeval tv{};
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(timeout).count();
+    tv.tv_sec = us / 1'000'000;
+    tv.tv_usec = us % 1'000'000;
+    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    asio::write(socket, asio::buffer(out), ec);
+    FrameReader reader(1 << 20);
+    std::string_view frame;
+    FrameReader::Status status = FrameReader::Status::kNeedMore;
+    while (!ec && status == FrameReader::Status::kNeedMore) {
+      char* room = reader.prepare(4096);
+      size_t n = socket.read_some(asio::buffer(room, 4096), ec);
+      reader.commit(n);
+      status = reader.next(&frame);
+    }
+    if (status != FrameReader::Status::kFrame) {
+      last_error = to_string(at) + ": no answer (" + (ec ? ec.message() : "frame too large") + ")";
+      continue;
+    }
+    wire::PeerFrame answer;
+    if (!answer.ParseFromArray(frame.data(), static_cast<int>(frame.size()))) {
+      last_error = to_string(at) + ": an answer that does not parse";
+      continue;
+    }
+    if (answer.has_join_answer()) return answer.join_answer();
+    last_error = to_string(at) + ": " +
+                 (answer.has_refusal() ? answer.refusal().reason() : "an answer of the wrong kind");
+  }
+  return absl::UnavailableError("cannot join the cluster: " + last_error);
 }
 
 }  // namespace synod::net

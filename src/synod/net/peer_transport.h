@@ -36,7 +36,17 @@ struct PeerTransportOptions {
   // connections may be waiting to.
   Duration hello_timeout = std::chrono::seconds(5);
   size_t max_unidentified = 64;
+  // Answers a member that asks to join (a PeerJoin instead of a hello)
+  // with a join_answer or a refusal; unset: every join is refused.
+  std::function<wire::PeerFrame(const wire::PeerJoin& join)> answer_join;
 };
+
+// Asks the members at `peers`, in turn, who a newly added member is: its
+// node id, the cluster, the members to start from. Blocks; for a member's
+// first start, before its loop runs.
+absl::StatusOr<wire::PeerJoinAnswer> ask_to_join(asio::io_context& io,
+                                                 const std::vector<asio::ip::tcp::endpoint>& peers,
+                                                 const wire::PeerJoin& join, Duration timeout);
 
 // Messages between the nodes of one cluster over TCP. Each node dials every
 // peer and sends on that connection only; it receives on the connections its
@@ -59,8 +69,16 @@ class PeerTransport {
   void start();  // dials every peer
   void stop();   // closes everything; nothing is delivered after it
 
-  // Takes the message: its payload moves into the frame, not copied.
+  // Takes the message: its payload moves into the frame, not copied. To a
+  // node that is not (or no longer) a peer it is dropped.
   void send(NodeId to, wire::PeerMessage message);
+
+  // Members come and go while the cluster runs. A peer added is dialed at
+  // once (after start); a peer removed is closed and refused from then on.
+  // Node ids are never reused, so a removed one stays removed.
+  void add_peer(NodeId id, PeerAddress address);
+  void remove_peer(NodeId id);
+  bool is_peer(NodeId id) const;
 
   struct PeerStats {
     bool connected = false;
@@ -91,6 +109,9 @@ class PeerTransport {
   };
   bool check_hello(const std::shared_ptr<Connection>& connection, std::string_view frame,
                    Inbound& state);
+  // Sends `answer` and closes the connection shortly after.
+  void answer_and_close(const std::shared_ptr<Connection>& connection,
+                        const wire::PeerFrame& answer, Inbound& state);
   std::string who(NodeId node) const;
 
   asio::io_context& io_;
@@ -105,6 +126,7 @@ class PeerTransport {
   uint64_t refused_ = 0;
   uint64_t bad_frames_ = 0;
   std::map<NodeId, std::vector<std::string>> peer_client_urls_;
+  bool started_ = false;
   bool stopped_ = false;
 };
 
