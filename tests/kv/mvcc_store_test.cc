@@ -323,5 +323,57 @@ TEST(MvccStore, ASnapshotRestoresTheSameStoreAndHash) {
   EXPECT_FALSE(copy.load(bad));
 }
 
+// The lease index against the brute-force answer (every live key's lease),
+// through moves between leases, ignore_lease, deletes, revocations and a
+// snapshot.
+TEST(MvccStore, EachLeaseKnowsItsLiveKeys) {
+  auto any_lease = [](int64_t) { return true; };
+  MvccStore s;
+  auto brute = [&](int64_t lease) {
+    std::vector<std::string> out;
+    etcdserverpb::RangeRequest all;
+    all.set_key(std::string(1, '\0'));
+    all.set_range_end(std::string(1, '\0'));
+    auto found = s.range(all);
+    if (!found.ok()) return out;
+    for (const auto& kv : found->kvs())
+      if (kv.lease() == lease) out.push_back(kv.key());
+    return out;
+  };
+  auto check = [&] {
+    for (int64_t lease : {1, 2, 3})
+      EXPECT_EQ(s.keys_of_lease(lease), brute(lease)) << lease;
+  };
+  ASSERT_TRUE(s.put(put_of("a", "v", 1), any_lease, nullptr).ok());
+  ASSERT_TRUE(s.put(put_of("b", "v", 1), any_lease, nullptr).ok());
+  ASSERT_TRUE(s.put(put_of("c", "v", 2), any_lease, nullptr).ok());
+  check();
+  ASSERT_TRUE(s.put(put_of("a", "w", 2), any_lease, nullptr).ok());  // moves to lease 2
+  etcdserverpb::PutRequest keep = put_of("c", "x");
+  keep.set_ignore_lease(true);  // stays on lease 2
+  ASSERT_TRUE(s.put(keep, any_lease, nullptr).ok());
+  ASSERT_TRUE(s.put(put_of("b", "w"), any_lease, nullptr).ok());  // detached
+  check();
+  EXPECT_EQ(s.keys_of_lease(2), (std::vector<std::string>{"a", "c"}));
+  EXPECT_TRUE(s.keys_of_lease(1).empty());
+  etcdserverpb::DeleteRangeRequest del;
+  del.set_key("c");
+  ASSERT_TRUE(s.delete_range(del, nullptr).ok());
+  ASSERT_TRUE(s.put(put_of("d", "v", 3), any_lease, nullptr).ok());
+  check();
+  wire::MvccSnapshot saved;
+  s.save(&saved);
+  MvccStore copy;
+  ASSERT_TRUE(copy.load(saved));
+  for (int64_t lease : {1, 2, 3})
+    EXPECT_EQ(copy.keys_of_lease(lease), s.keys_of_lease(lease));
+  std::vector<mvccpb::Event> changes;
+  s.delete_keys_of_lease(2, &changes);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].kv().key(), "a");
+  check();
+  EXPECT_EQ(s.keys_of_lease(3), (std::vector<std::string>{"d"}));
+}
+
 }  // namespace
 }  // namespace synod

@@ -40,7 +40,10 @@ EtcdApi::EtcdApi(asio::io_context& io, net::NodeRuntime& runtime, EtcdStateMachi
       [this](const std::vector<mvccpb::Event>& changes) { watches_->publish(changes); });
   machine_.set_lease_listener(
       [this](int64_t id, int64_t ttl) { leases_->heard(id, ttl, LeaseKeeper::Clock::now()); });
-  machine_.set_restore_listener([this] { watches_->restored(); });
+  machine_.set_restore_listener([this] {
+    watches_->restored();
+    leases_->reset(machine_.leases(), LeaseKeeper::Clock::now());
+  });
   services_.push_back(kv_service(*this));
   services_.push_back(watch_service(*this));
   services_.push_back(lease_service(*this));

@@ -2,13 +2,38 @@
 
 namespace synod::api {
 
+void LeaseKeeper::set(int64_t id, Clock::time_point deadline) {
+  forget(id);
+  deadline_[id] = deadline;
+  by_deadline_.emplace(deadline, id);
+}
+
+void LeaseKeeper::forget(int64_t id) {
+  auto it = deadline_.find(id);
+  if (it == deadline_.end()) return;
+  by_deadline_.erase({it->second, id});
+  deadline_.erase(it);
+}
+
 void LeaseKeeper::heard(int64_t id, int64_t ttl, Clock::time_point now) {
   if (ttl <= 0) {
-    deadline_.erase(id);
+    forget(id);
     revoking_.erase(id);
     return;
   }
-  deadline_[id] = now + std::chrono::seconds(ttl);
+  set(id, now + std::chrono::seconds(ttl));
+}
+
+void LeaseKeeper::reset(const std::map<int64_t, EtcdStateMachine::Lease>& leases,
+                        Clock::time_point now) {
+  deadline_.clear();
+  by_deadline_.clear();
+  std::set<int64_t> still_revoking;
+  for (const auto& [id, lease] : leases) {
+    set(id, now + std::chrono::seconds(lease.ttl));
+    if (revoking_.contains(id)) still_revoking.insert(id);
+  }
+  revoking_ = std::move(still_revoking);
 }
 
 std::vector<int64_t> LeaseKeeper::expired(const std::map<int64_t, EtcdStateMachine::Lease>& leases,
@@ -16,17 +41,11 @@ std::vector<int64_t> LeaseKeeper::expired(const std::map<int64_t, EtcdStateMachi
   if (leader_term != leading_term_) {
     // Leadership is new here: a whole TTL for every lease, from now.
     leading_term_ = leader_term;
-    for (const auto& [id, lease] : leases)
-      deadline_[id] = now + std::chrono::seconds(lease.ttl);
+    reset(leases, now);
   }
   std::vector<int64_t> out;
-  for (const auto& [id, lease] : leases) {
-    auto [it, fresh] = deadline_.try_emplace(id, now + std::chrono::seconds(lease.ttl));
-    if (!fresh && now >= it->second && revoking_.insert(id).second) out.push_back(id);
-  }
-  // Leases gone from the store (a snapshot, a revoke we missed) are gone here.
-  for (auto it = deadline_.begin(); it != deadline_.end();)
-    it = leases.count(it->first) ? std::next(it) : deadline_.erase(it);
+  for (auto it = by_deadline_.begin(); it != by_deadline_.end() && it->first <= now; ++it)
+    if (revoking_.insert(it->second).second) out.push_back(it->second);
   return out;
 }
 

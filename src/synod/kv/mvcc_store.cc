@@ -169,10 +169,18 @@ absl::StatusOr<etcdserverpb::RangeResponse> MvccStore::range_at(const etcdserver
 }
 
 std::vector<std::string> MvccStore::keys_of_lease(int64_t lease) const {
-  std::vector<std::string> out;
-  for (const auto& [key, h] : keys_)
-    if (const Version* v = live(h); v && v->lease == lease) out.push_back(key);
-  return out;
+  auto it = by_lease_.find(lease);
+  if (it == by_lease_.end()) return {};
+  return {it->second.begin(), it->second.end()};
+}
+
+void MvccStore::relink(const std::string& key, int64_t from, int64_t to) {
+  if (from != 0) {
+    auto it = by_lease_.find(from);
+    SYNOD_ASSERT(it != by_lease_.end() && it->second.erase(key) == 1);
+    if (it->second.empty()) by_lease_.erase(it);
+  }
+  if (to != 0) by_lease_[to].insert(key);
 }
 
 size_t MvccStore::live_keys() const {
@@ -253,6 +261,7 @@ void MvccStore::write_put(Batch& b, const std::string& key, std::string value, i
   *e.mutable_kv() = to_kv(key, v);
   if (prev) *e.mutable_prev_kv() = to_kv(key, *prev);
   account(key, v, +1);
+  relink(key, prev ? prev->lease : 0, v.lease);
   h.push_back(std::move(v));
   if (b.changes) b.changes->push_back(std::move(e));
 }
@@ -275,6 +284,7 @@ int64_t MvccStore::write_delete(Batch& b, const std::string& key, const std::str
     tombstone.mod_revision = rev;
     tombstone.sub = b.sub++;
     account(k, tombstone, +1);
+    relink(k, h.back().lease, 0);
     h.push_back(std::move(tombstone));
     if (b.changes) b.changes->push_back(std::move(e));
   }
@@ -504,13 +514,37 @@ absl::StatusOr<etcdserverpb::TxnResponse> MvccStore::txn(const etcdserverpb::Txn
 
 absl::StatusOr<etcdserverpb::TxnResponse> MvccStore::read_txn(
     const etcdserverpb::TxnRequest& r) const {
-  // Without writes, txn() changes nothing (asserted), so it may run on this
-  // const store.
-  int64_t before = revision_;
-  int64_t bytes_before = bytes_;
-  auto out = const_cast<MvccStore*>(this)->txn(
-      r, [](int64_t) { return false; }, nullptr);
-  SYNOD_ASSERT(revision_ == before && bytes_ == bytes_before);
+  std::vector<bool> path;
+  choose_path(r, &path);
+  size_t step = 0;
+  TxnWrites writes;
+  if (auto s = check_txn(
+          r, [](int64_t) { return false; }, path, &step, &writes);
+      !s.ok())
+    return s;
+  step = 0;
+  etcdserverpb::TxnResponse out = read_path(r, path, &step);
+  out.mutable_header()->set_revision(revision_);
+  return out;
+}
+
+etcdserverpb::TxnResponse MvccStore::read_path(const etcdserverpb::TxnRequest& r,
+                                               const std::vector<bool>& path, size_t* step) const {
+  etcdserverpb::TxnResponse out;
+  bool ok = path.at((*step)++);
+  out.set_succeeded(ok);
+  for (const etcdserverpb::RequestOp& op : ok ? r.success() : r.failure()) {
+    etcdserverpb::ResponseOp* res = out.add_responses();
+    SYNOD_ASSERT_MSG(!op.has_request_put() && !op.has_request_delete_range(),
+                     "read_txn given a transaction that writes");
+    if (op.has_request_range()) {
+      auto read = range_at(op.request_range(), revision_);
+      SYNOD_ASSERT(read.ok());  // checked
+      *res->mutable_response_range() = std::move(*read);
+    } else if (op.has_request_txn()) {
+      *res->mutable_response_txn() = read_path(op.request_txn(), path, step);
+    }
+  }
   return out;
 }
 
@@ -571,6 +605,7 @@ bool MvccStore::load(const wire::MvccSnapshot& in) {
       fresh.account(k.key(), v, +1);
       h.push_back(std::move(v));
     }
+    if (const Version* v = live(h); v && v->lease != 0) fresh.by_lease_[v->lease].insert(k.key());
   }
   *this = std::move(fresh);
   return true;

@@ -150,8 +150,16 @@ class MvccStore {
                                       const std::vector<bool>& path, size_t* step);
 
   void account(const std::string& key, const Version& v, int sign);
+  // Moves `key`'s live version from lease `from` to lease `to` in the
+  // index (0: none).
+  void relink(const std::string& key, int64_t from, int64_t to);
+  etcdserverpb::TxnResponse read_path(const etcdserverpb::TxnRequest& r,
+                                      const std::vector<bool>& path, size_t* step) const;
 
   std::map<std::string, History> keys_;
+  // The live keys attached to each lease: a revocation touches its own keys
+  // only, not the whole store.
+  std::map<int64_t, std::set<std::string>> by_lease_;
   int64_t revision_ = 1;  // etcd starts at 1: an empty store has revision 1
   int64_t compacted_ = 0;
   int64_t bytes_ = 0;
