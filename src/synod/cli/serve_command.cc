@@ -10,6 +10,7 @@
 #include <asio.hpp>
 #include <csignal>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "synod/api/etcd_api.h"
@@ -237,6 +238,13 @@ int serve(ServeConfig config) {
   // Shutting down: on a signal, or when this member is removed.
   std::function<void()> shut_down;
   bool removed = false;
+  std::chrono::steady_clock::time_point removed_at;
+  // Peer links: added as the registry names members; closed only once a
+  // member is gone from the registry and from Raft, so a member being
+  // removed (the leader, even) can still commit its own removal.
+  std::set<NodeId> linked;
+  for (const auto& [node, address] : options.peers.peers)
+    linked.insert(node);
 
   // Raft's voters and learners follow the registry, one change at a time,
   // pushed by the leader whenever the registry changes and every 100 ms.
@@ -252,6 +260,27 @@ int serve(ServeConfig config) {
   };
   std::function<void()> membership_tick = [&] {
     sync_membership();
+    const raft::RaftNode* node = engine.started() ? &engine.node() : nullptr;
+    for (auto it = linked.begin(); node && it != linked.end();) {
+      if (machine.members().members().contains(*it) || node->membership().contains(*it)) {
+        ++it;
+        continue;
+      }
+      runtime.transport().remove_peer(*it);
+      it = linked.erase(it);
+    }
+    // A removed member stops once Raft has let it go, or, should word of
+    // that never reach it (the leader stops replicating to it), once it has
+    // waited two election timeouts without leading.
+    if (removed && node &&
+        (!node->membership().contains(identity->self) ||
+         (node->role() != raft::Role::kLeader &&
+          std::chrono::steady_clock::now() - removed_at >
+              2 * std::chrono::milliseconds(config.election_timeout_ms)))) {
+      spdlog::error("{}: this member was removed from the cluster; stopping", config.name);
+      shut_down();
+      return;
+    }
     membership_timer.expires_after(std::chrono::milliseconds(100));
     membership_timer.async_wait([&](asio::error_code ec) {
       if (!ec) membership_tick();
@@ -262,15 +291,17 @@ int serve(ServeConfig config) {
     if (m.node() == identity->self) {
       if (gone && !removed) {
         removed = true;
-        spdlog::error("{}: this member was removed from the cluster; stopping", config.name);
-        asio::post(io, [&] { shut_down(); });
+        removed_at = std::chrono::steady_clock::now();
+        spdlog::warn("{}: this member is removed from the cluster; it stops once Raft lets it go",
+                     config.name);
       }
       return;
     }
     if (gone) {
-      runtime.transport().remove_peer(m.node());
+      // Closed by the membership tick, once Raft has let it go too.
     } else if (auto at = peer_address(io, m); at.ok()) {
       runtime.transport().add_peer(m.node(), *at);
+      linked.insert(m.node());
     } else {
       spdlog::error("{}: member {:x}: {}", config.name, m.id(), std::string(at.status().message()));
     }
