@@ -34,6 +34,36 @@ struct Target {
   std::string token;               // the cluster's --initial-cluster-token
 };
 
+// The flags a member starts with: synod serve takes etcd's, so an etcd
+// start script runs either.
+std::vector<std::string> member_flags(const std::string& name, const std::string& data_dir,
+                                      const std::string& peer, const std::string& client,
+                                      const std::string& initial_cluster, const std::string& state,
+                                      const std::string& token) {
+  return {"--name",
+          name,
+          "--data-dir",
+          data_dir,
+          "--listen-peer-urls",
+          peer,
+          "--initial-advertise-peer-urls",
+          peer,
+          "--listen-client-urls",
+          client,
+          "--advertise-client-urls",
+          client,
+          "--initial-cluster",
+          initial_cluster,
+          "--initial-cluster-state",
+          state,
+          "--initial-cluster-token",
+          token,
+          "--heartbeat-interval",
+          "20",
+          "--election-timeout",
+          "200"};
+}
+
 // Three real etcd members on loopback, in a temporary directory, killed and
 // removed at the end.
 class EtcdCluster {
@@ -49,31 +79,11 @@ class EtcdCluster {
       initial += (i ? "," : "") + name(i) + "=" + url(ports[2 * i]);
     for (int i = 0; i < 3; ++i) {
       std::string peer = url(ports[2 * i]), client = url(ports[2 * i + 1]);
-      // The same flags synod serve takes: an etcd start script runs either.
-      members_.emplace_back(std::vector<std::string>{"etcd",
-                                                     "--name",
-                                                     name(i),
-                                                     "--data-dir",
-                                                     dir_ + "/" + name(i),
-                                                     "--listen-peer-urls",
-                                                     peer,
-                                                     "--initial-advertise-peer-urls",
-                                                     peer,
-                                                     "--listen-client-urls",
-                                                     client,
-                                                     "--advertise-client-urls",
-                                                     client,
-                                                     "--initial-cluster",
-                                                     initial,
-                                                     "--initial-cluster-token",
-                                                     "compat",
-                                                     "--initial-cluster-state",
-                                                     "new",
-                                                     "--heartbeat-interval",
-                                                     "20",
-                                                     "--election-timeout",
-                                                     "200"},
-                            dir_ + "/" + name(i) + ".log", dir_ + "/" + name(i) + ".log");
+      std::vector<std::string> argv = {"etcd"};
+      for (std::string& flag :
+           member_flags(name(i), dir_ + "/" + name(i), peer, client, initial, "new", "compat"))
+        argv.push_back(std::move(flag));
+      members_.emplace_back(argv, dir_ + "/" + name(i) + ".log", dir_ + "/" + name(i) + ".log");
       endpoints_ += (i ? "," : "") + std::string("127.0.0.1:") + std::to_string(ports[2 * i + 1]);
     }
   }
@@ -403,28 +413,8 @@ std::string membership_scenario(const Ctl& ctl) {
   out += "\n";
   // Started as `member add` says to start it.
   std::vector<std::string> argv = t.serve;
-  std::vector<std::string> flags = {"--name",
-                                    "n4",
-                                    "--data-dir",
-                                    t.scratch + "/n4",
-                                    "--listen-peer-urls",
-                                    peer,
-                                    "--initial-advertise-peer-urls",
-                                    peer,
-                                    "--listen-client-urls",
-                                    client,
-                                    "--advertise-client-urls",
-                                    client,
-                                    "--initial-cluster",
-                                    m[1].str(),
-                                    "--initial-cluster-state",
-                                    "existing",
-                                    "--initial-cluster-token",
-                                    t.token,
-                                    "--heartbeat-interval",
-                                    "20",
-                                    "--election-timeout",
-                                    "200"};
+  std::vector<std::string> flags =
+      member_flags("n4", t.scratch + "/n4", peer, client, m[1].str(), "existing", t.token);
   argv.insert(argv.end(), flags.begin(), flags.end());
   Child fourth(argv, t.scratch + "/n4.log", t.scratch + "/n4.log");
   Ctl on_fourth({t.name, "127.0.0.1:" + std::to_string(ports[1]), t.scratch, t.serve, t.token});

@@ -85,7 +85,7 @@ class ClusterService final : public etcdserverpb::Cluster::CallbackService {
   }
 
   // The registry takes the learner as a voter at once; Raft promotes it
-  // once it has nearly caught up (see cli/membership_sync.h).
+  // once it has nearly caught up (see raft/membership_target.h).
   ServerUnaryReactor* MemberPromote(CallbackServerContext* ctx,
                                     const etcdserverpb::MemberPromoteRequest* request,
                                     etcdserverpb::MemberPromoteResponse* response) override {

@@ -16,13 +16,13 @@
 #include "synod/api/etcd_api.h"
 #include "synod/base/hash64.h"
 #include "synod/cli/commands.h"
-#include "synod/cli/membership_sync.h"
 #include "synod/cli/serve_config.h"
 #include "synod/cli/serve_identity.h"
 #include "synod/kv/etcd_state_machine.h"
 #include "synod/net/http_server.h"
 #include "synod/net/metrics.h"
 #include "synod/net/node_runtime.h"
+#include "synod/raft/membership_target.h"
 #include "synod/raft/raft_engine.h"
 #include "synod/replication/replica_node.h"
 #include "synod/storage/dir_lock.h"
@@ -251,7 +251,10 @@ int serve(ServeConfig config) {
   asio::steady_timer membership_timer(io);
   std::function<void()> sync_membership = [&] {
     if (!engine.started()) return;
-    if (auto change = next_membership_change(machine.members().members(), engine.node())) {
+    raft::WantedMembership wanted;
+    for (const auto& [node, m] : machine.members().members())
+      wanted[node] = m.learner();
+    if (auto change = raft::next_change_toward(wanted, engine.node())) {
       runtime.operate([&](Env& env) {
         if (!engine.change_membership(env, *change))
           spdlog::info("{}: raft membership change: {}", config.name, change->to_string());
