@@ -447,6 +447,24 @@ std::string membership_scenario(const Ctl& ctl) {
       20s, 200ms);
   out += std::string("the new voter serves linearizable reads: ") + (voter_reads ? "yes" : "no") +
          "\n";
+  // Restarted with the same flags, it is the same member: its data
+  // directory says who it is, and it asks nobody.
+  fourth.signal(SIGTERM);
+  bool restarted = fourth.wait(10s).has_value();
+  if (restarted) {
+    fourth = Child(argv, t.scratch + "/n4.log", t.scratch + "/n4.log");
+    out += ctl({"put", "c", "3"});
+    restarted = wait_until(
+        [&] {
+          return on_fourth.raw({"get", "c", "--print-value-only"}, 5s).out == "3\n";
+        },
+        20s, 200ms);
+  }
+  out += std::string("restarted from its data directory, it serves: ") +
+         (restarted ? "yes" : "no") + "\n";
+  listed = ctl.raw({"member", "list"});
+  out += "members: " + std::to_string(matches(listed.out, "\n")) +
+         " started: " + std::to_string(matches(listed.out, ", started, ")) + "\n";
   out += masked(ctl({"member", "remove", id}));
   listed = ctl.raw({"member", "list"});
   out += "members: " + std::to_string(matches(listed.out, "\n")) + "\n";
@@ -454,7 +472,7 @@ std::string membership_scenario(const Ctl& ctl) {
   out += std::string("the removed member stopped: ") + (stopped ? "yes" : "no") + "\n";
   out += ctl({"get", "b", "--print-value-only"});
   // Each system on its own, not only the same as the other.
-  EXPECT_TRUE(learner_serves && promoted && voter_reads && stopped)
+  EXPECT_TRUE(learner_serves && promoted && voter_reads && restarted && stopped)
       << t.name << ": " << out << read_file(t.scratch + "/n4.log");
   return out;
 }
