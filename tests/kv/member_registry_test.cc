@@ -71,7 +71,9 @@ TEST(MemberRegistry, RefusesWhatEtcdRefuses) {
   auto error = [&](const wire::ClientRequest& c) { return m.apply(c).etcd().error().message(); };
   EXPECT_EQ(error(add(19, "http://127.0.0.1:2")), "etcdserver: Peer URLs already exists");
   EXPECT_EQ(error(add(13, "http://127.0.0.1:9")), "etcdserver: member ID already exist");
-  EXPECT_EQ(error(add(19, "127.0.0.1:9")), "etcdserver: given member URLs are invalid");
+  for (std::string bad : {"127.0.0.1:9", "http://127.0.0.1", "http://127.0.0.1:", "http://h:99999",
+                          "http://h:9/path", "http://:9"})
+    EXPECT_EQ(error(add(19, bad)), "etcdserver: given member URLs are invalid") << bad;
   EXPECT_EQ(error(remove(99)), "etcdserver: member not found");
   EXPECT_EQ(error(promote(11)), "etcdserver: can only promote a learner member");
   EXPECT_EQ(error(add(19, "http://127.0.0.1:9", true)), "");

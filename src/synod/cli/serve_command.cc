@@ -154,12 +154,11 @@ int serve(ServeConfig config) {
   }
   for (const wire::EtcdMember& m : identity->current) {
     if (m.node() == identity->self) continue;
-    auto at = peer_address(io, m);
-    if (!at.ok()) {
-      spdlog::error("member {}: {}", m.name(), std::string(at.status().message()));
-      return kExitCannotServe;
-    }
-    options.peers.peers[m.node()] = *at;
+    // One member's bad address costs its link, not this member's start.
+    if (auto at = peer_address(io, m); at.ok())
+      options.peers.peers[m.node()] = *at;
+    else
+      spdlog::error("member {:x} ({}): {}", m.id(), m.name(), std::string(at.status().message()));
   }
 
   raft::RaftEngineOptions engine_options;

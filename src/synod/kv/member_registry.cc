@@ -55,11 +55,28 @@ const wire::EtcdMember* MemberRegistry::by_peer_url(std::string_view url) const 
   return nullptr;
 }
 
+namespace {
+// "http://host:port" or "https://host:port", a port from 1 to 65535 and
+// nothing after it: a peer must be reachable at what the registry says.
+bool valid_peer_url(std::string_view url) {
+  for (std::string_view scheme : {"http://", "https://"})
+    if (url.starts_with(scheme)) url.remove_prefix(scheme.size());
+  size_t colon = url.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == url.size()) return false;
+  std::string_view port = url.substr(colon + 1);
+  if (port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return false;
+  int n = std::stoi(std::string(port));
+  return n >= 1 && n <= 65535;
+}
+}  // namespace
+
 absl::Status MemberRegistry::check_urls(const google::protobuf::RepeatedPtrField<std::string>& urls,
                                         uint64_t except_id) const {
   if (urls.empty()) return etcd_error::member_bad_urls();
   for (const std::string& url : urls) {
-    if (!url.starts_with("http://") && !url.starts_with("https://"))
+    if ((!url.starts_with("http://") && !url.starts_with("https://")) || !valid_peer_url(url))
       return etcd_error::member_bad_urls();
     const wire::EtcdMember* holder = by_peer_url(url);
     if (holder && holder->id() != except_id) return etcd_error::peer_url_exists();
