@@ -502,6 +502,27 @@ TEST(Serve, BadPeerAndClientInputClosesOnlyThatConnection) {
                 "peer: a hello from a node that is not a member");
   expect_closed(c.peer_port(target), hello(cluster_id, other, self) + framed(not_protobuf),
                 "peer: a good hello, then a frame that is not protobuf");
+  // Asking to join: refused, with the reason, for a peer URL no member add
+  // named, and for another wire version; nothing about the cluster is told.
+  auto join = [&](std::string url, uint32_t version) {
+    wire::PeerFrame frame;
+    frame.mutable_join()->set_version(version);
+    frame.mutable_join()->add_peer_urls(std::move(url));
+    frame.mutable_join()->set_name("stranger");
+    return framed(frame.SerializeAsString());
+  };
+  for (auto [bytes, expected] :
+       {std::pair{join("http://127.0.0.1:1", 1), std::string("no member has peer URL")},
+        std::pair{join("http://127.0.0.1:1", 99), std::string("wire version 99")}}) {
+    std::string answered;
+    expect_closed(c.peer_port(target), bytes, "peer: " + expected, &answered);
+    wire::PeerFrame reply;
+    ASSERT_GE(answered.size(), 4u) << expected;
+    ASSERT_TRUE(reply.ParseFromString(answered.substr(4))) << expected;
+    EXPECT_FALSE(reply.has_join_answer()) << expected;
+    EXPECT_NE(reply.refusal().reason().find(expected), std::string::npos)
+        << reply.refusal().reason();
+  }
   // The client port: it says hello first, then expects ClientRequests.
   expect_closed(c.client_port(target), framed(not_protobuf), "client: not protobuf");
   expect_closed(c.client_port(target), std::string("\xff\xff\xff\xff", 4) + "abc",
