@@ -1,9 +1,8 @@
 // etcd's Maintenance service: status, consistency hashes, alarms,
 // defragment, snapshots and leadership moves.
 
-#include <openssl/sha.h>
-
 #include "synod/api/services.h"
+#include "synod/api/snapshot_file.h"
 #include "synod/api/unary.h"
 
 namespace synod::api {
@@ -11,23 +10,6 @@ namespace {
 
 using grpc::CallbackServerContext;
 using grpc::ServerUnaryReactor;
-
-// A snapshot as etcd's clients take it: the stream's bytes, padded to a
-// multiple of 512, then their SHA-256 (etcdctl checks that shape and the
-// sum). Inside is synod's own state, not a bbolt database: magic, length,
-// then the EtcdSnapshot record.
-std::string snapshot_file(std::string state) {
-  std::string out = "synodsnp";
-  uint64_t length = state.size();
-  for (int i = 0; i < 8; ++i)
-    out.push_back(static_cast<char>((length >> (8 * i)) & 0xff));
-  out += state;
-  out.resize((out.size() + 511) / 512 * 512, '\0');
-  unsigned char sum[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(out.data()), out.size(), sum);
-  out.append(reinterpret_cast<const char*>(sum), sizeof sum);
-  return out;
-}
 
 // Streams one snapshot in chunks; the bytes were taken on the loop.
 class SnapshotStream final : public grpc::ServerWriteReactor<etcdserverpb::SnapshotResponse> {
@@ -37,7 +19,7 @@ class SnapshotStream final : public grpc::ServerWriteReactor<etcdserverpb::Snaps
   SnapshotStream(EtcdApi& api) {
     // The state as of one instant, taken on the loop; gRPC threads send it.
     api.on_loop([this, &api] {
-      bytes_ = snapshot_file(api.machine().snapshot());
+      bytes_ = encode_snapshot_file(api.machine().snapshot());
       api.fill(response_.mutable_header(), api.machine().store().revision());
       next();
     });

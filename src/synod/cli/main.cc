@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   synod::cli::add_serve_command(app, exit_code);
   synod::cli::add_kv_commands(app, exit_code);
   synod::cli::add_bench_command(app, exit_code);
+  synod::cli::add_snapshot_commands(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
