@@ -87,6 +87,14 @@ void EtcdApi::submit(wire::EtcdRequest request, Done done) {
     return;
   }
   asio::post(io_, [this, request = std::move(request), done = std::move(done)]() mutable {
+    bool member_change =
+        request.has_member_add() || request.has_member_remove() || request.has_member_promote();
+    if (member_change && options_.check_member_change) {
+      if (auto refused = options_.check_member_change(request); !refused.ok())
+        return done(grpc::Status(static_cast<grpc::StatusCode>(refused.code()),
+                                 std::string(refused.message())),
+                    {});
+    }
     wire::ClientRequest c;
     *c.mutable_etcd() = std::move(request);
     runtime_.submit(std::move(c), options_.request_timeout,

@@ -37,6 +37,9 @@ struct EtcdApiOptions {
   // Hands leadership to the member with this id; this member must lead.
   // On the loop; `done` may run later, on the loop too.
   std::function<void(uint64_t member_id, std::function<void(absl::Status)> done)> move_leader;
+  // Asked on the loop before a member add, removal or promotion is
+  // proposed (etcd's --strict-reconfig-check); unset: none is refused.
+  std::function<absl::Status(const wire::EtcdRequest& change)> check_member_change;
   std::string version = "3.4.0";  // what etcd clients expect to parse
 };
 

@@ -351,6 +351,43 @@ int serve(ServeConfig config) {
     if (m.node() == identity->self) api_options.member_id = m.id();
   api_options.progress_notify_every =
       std::chrono::duration_cast<std::chrono::milliseconds>(config.watch_progress_notify_interval);
+  // etcd's --strict-reconfig-check, from this member's view as etcd's is:
+  // a change must leave a quorum of voters that have started (published
+  // themselves) and that this member is connected to.
+  if (config.strict_reconfig_check)
+    api_options.check_member_change = [&](const wire::EtcdRequest& change) -> absl::Status {
+      auto active = [&](NodeId node) {
+        return node == identity->self || runtime.transport().stats(node).connected;
+      };
+      std::vector<const wire::EtcdMember*> voters;
+      for (const auto& [node, m] : machine.members().members())
+        if (!m.learner()) voters.push_back(&m);
+      auto count = [&](const auto& pick, std::optional<NodeId> without) {
+        size_t n = 0;
+        for (const wire::EtcdMember* m : voters)
+          n += m->node() != without && pick(*m);
+        return n;
+      };
+      auto started = [](const wire::EtcdMember& m) { return !m.name().empty(); };
+      auto connected = [&](const wire::EtcdMember& m) { return active(m.node()); };
+      if (change.has_member_remove()) {
+        const wire::EtcdMember* gone = machine.members().by_id(change.member_remove().id());
+        if (!gone || gone->learner()) return absl::OkStatus();
+        size_t quorum = (voters.size() - 1) / 2 + 1;
+        if (count(started, gone->node()) < quorum) return etcd_error::not_enough_started_members();
+        // A member that is down is safe to remove: it is not in the live quorum.
+        if (gone->node() != identity->self && !active(gone->node())) return absl::OkStatus();
+        if (count(connected, gone->node()) < quorum) return etcd_error::unhealthy_cluster();
+        return absl::OkStatus();
+      }
+      bool new_voter = (change.has_member_add() && !change.member_add().learner()) ||
+                       change.has_member_promote();
+      if (!new_voter) return absl::OkStatus();
+      size_t quorum = (voters.size() + 1) / 2 + 1;
+      if (count(started, std::nullopt) < quorum) return etcd_error::not_enough_started_members();
+      if (count(connected, std::nullopt) < voters.size()) return etcd_error::unhealthy_cluster();
+      return absl::OkStatus();
+    };
   auto member_id_of = [&machine](NodeId node) -> uint64_t {
     auto it = machine.members().members().find(node);
     return it == machine.members().members().end() ? 0 : it->second.id();

@@ -111,6 +111,10 @@ const std::vector<Setting>& settings() {
       {{"experimental-watch-progress-notify-interval",
         "how often idle watches that asked for progress notifications hear the revision"},
        duration(&ServeConfig::watch_progress_notify_interval)},
+      {{"strict-reconfig-check",
+        "refuse a member change that would leave too few started or connected members for a "
+        "quorum (true or false)"},
+       flag(&ServeConfig::strict_reconfig_check)},
       {{"log-level", "debug, info, warn or error"}, text(&ServeConfig::log_level)},
   };
   return all;

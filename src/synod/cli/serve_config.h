@@ -30,6 +30,7 @@ struct ServeConfig {
   uint64_t heartbeat_interval_ms = 100;
   uint64_t election_timeout_ms = 1000;
   bool unsafe_no_fsync = false;
+  bool strict_reconfig_check = true;       // etcd's default since 3.4
   uint64_t max_request_bytes = 1'572'864;  // etcd's --max-request-bytes
   Duration watch_progress_notify_interval = std::chrono::minutes(10);
   std::string log_level = "info";

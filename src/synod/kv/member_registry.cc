@@ -30,6 +30,13 @@ absl::Status too_many_learners() {
 absl::Status member_bad_urls() {
   return absl::InvalidArgumentError("etcdserver: given member URLs are invalid");
 }
+absl::Status not_enough_started_members() {
+  return absl::FailedPreconditionError(
+      "etcdserver: re-configuration failed due to not enough started members");
+}
+absl::Status unhealthy_cluster() {
+  return absl::UnavailableError("etcdserver: unhealthy cluster");
+}
 }  // namespace etcd_error
 
 void MemberRegistry::seed(const std::vector<wire::EtcdMember>& initial) {

@@ -63,6 +63,8 @@ absl::Status member_not_learner();
 absl::Status learner_not_ready();
 absl::Status too_many_learners();
 absl::Status member_bad_urls();
+absl::Status not_enough_started_members();
+absl::Status unhealthy_cluster();
 }  // namespace etcd_error
 
 }  // namespace synod
