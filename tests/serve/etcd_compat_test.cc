@@ -844,5 +844,26 @@ TEST(EtcdApi, AMemberChangeThatWouldLoseQuorumIsRefused) {
   EXPECT_EQ(matches(listed.out, "\n"), 2u) << listed.out;
 }
 
+// A write to a member that knows no leader waits for one (within the
+// request timeout), as etcd's does, rather than failing at once: the
+// member retries it while it was not taken.
+TEST(EtcdApi, AWriteWithNoLeaderWaitsForOne) {
+  Cluster c(3);
+  ASSERT_TRUE(c.wait_for_leader());
+  c.kill9(1);
+  c.kill9(2);
+  ASSERT_TRUE(wait_until([&] { return c.metric(0, "synod_server_has_leader") == 0.0; }, 10s, 50ms))
+      << "a lone member still believed in a leader";
+  std::string scratch = c.dir() + "/ctl";
+  std::filesystem::create_directories(scratch);
+  Ctl on_n1({"synod", c.endpoint(0), scratch, {}, {}});
+  Child put = on_n1.spawn({"put", "waited", "yes"}, "put");
+  std::this_thread::sleep_for(500ms);
+  ASSERT_TRUE(c.restart(1));
+  EXPECT_EQ(put.wait(20s), std::optional<int>(0))
+      << on_n1.output("put") << read_file(scratch + "/put.err");
+  EXPECT_EQ(on_n1.raw({"get", "waited", "--print-value-only"}).out, "yes\n");
+}
+
 }  // namespace
 }  // namespace synod::serve::testing

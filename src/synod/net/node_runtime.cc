@@ -18,6 +18,9 @@ constexpr ProcessId kPassedOnBase = 0xC000'0000u;
 constexpr uint64_t kRangeSize = 0x4000'0000u;
 // Bounds on what other members and local callers can make this node hold.
 constexpr size_t kMaxLocalWaiting = 65'536;
+// A request refused for want of a leader waits this long before it is
+// tried again.
+constexpr Duration kRetryAfter = std::chrono::milliseconds(20);
 constexpr size_t kMaxPassedOn = 65'536;
 // A passed-on request whose reply never came (its command was dropped by a
 // leader change) is forgotten after this; its sender has timed out by then.
@@ -165,17 +168,25 @@ void NodeRuntime::submit(wire::ClientRequest request, Duration timeout, ReplyHan
   TimerId deadline = set_timer(timeout, 0);
   deadlines_[{timers_[deadline], deadline}].submitted = id;
   Local& local = local_[id];
-  local.request = request;
+  local.request = std::move(request);
   local.done = std::move(done);
   local.deadline = deadline;
   ++client_requests_;
-  protocol_.on_client_request(*this, kLocalBase + static_cast<ProcessId>(id), request);
+  attempt(id);
+}
+
+void NodeRuntime::attempt(uint64_t id) {
+  Local& local = local_.at(id);
+  local.retry = 0;
+  local.passed_on = false;
+  protocol_.on_client_request(*this, kLocalBase + static_cast<ProcessId>(id), local.request);
 }
 
 void NodeRuntime::finish_local(uint64_t id, const wire::ClientReply& reply) {
   auto it = local_.find(id);
   if (it == local_.end()) return;  // answered already, or timed out
   Local& local = it->second;
+  if (local.retry) return;  // a stale reply: it is waiting to try again
   if (reply.has_redirect() && reply.redirect().known() && reply.redirect().node() != self() &&
       !local.passed_on) {
     // Not the leader here: pass it on, once. The leader's reply (or its
@@ -187,8 +198,22 @@ void NodeRuntime::finish_local(uint64_t id, const wire::ClientReply& reply) {
     route(reply.redirect().node(), std::move(message));
     return;
   }
-  ReplyHandler done = std::move(local.done);
-  cancel_timer(local.deadline);
+  if (reply.has_redirect()) {
+    // No leader known, or leadership moved while it was passed on: it was
+    // not taken, so it is safe to try again, until its deadline.
+    local.retry = set_timer(kRetryAfter, 0);
+    deadlines_[{timers_[local.retry], local.retry}].retry = id;
+    return;
+  }
+  answer(id, reply);
+}
+
+void NodeRuntime::answer(uint64_t id, const wire::ClientReply& reply) {
+  auto it = local_.find(id);
+  if (it == local_.end()) return;
+  ReplyHandler done = std::move(it->second.done);
+  cancel_timer(it->second.deadline);
+  if (it->second.retry) cancel_timer(it->second.retry);
   local_.erase(it);
   done(reply);
 }
@@ -286,7 +311,9 @@ void NodeRuntime::fire_timers() {
       calls_.erase(*timer.call);
       protocol_.on_call_failed(*this, *timer.call);
     } else if (timer.submitted) {
-      finish_local(*timer.submitted, rejected("request timed out"));
+      answer(*timer.submitted, rejected("request timed out"));
+    } else if (timer.retry) {
+      if (local_.count(*timer.retry)) attempt(*timer.retry);
     } else {
       protocol_.on_timer(*this, timer.tag);
     }

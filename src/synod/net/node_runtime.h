@@ -49,9 +49,11 @@ class NodeRuntime final : private Env {
   // loop's thread; `done` gets the reply, on the loop too. When this node
   // is not the leader, the request is passed on to the leader over the peer
   // link and the leader's reply comes back the same way. Without a reply
-  // within `timeout` (no leader, a leader change dropped the command),
-  // `done` gets a Rejected reply saying so. The request is sent one_shot
-  // with a client id unique to this node and request.
+  // within `timeout` (a leader change dropped the command), `done` gets a
+  // Rejected reply saying so. While no leader is known, or leadership moves
+  // under it, the request (which was then not taken) is tried again every
+  // 20 ms until its timeout, as etcd waits for a leader rather than failing. The request is sent
+  // one_shot with a client id unique to this node and request.
   using ReplyHandler = std::function<void(const wire::ClientReply& reply)>;
   void submit(wire::ClientRequest request, Duration timeout, ReplyHandler done);
 
@@ -94,13 +96,18 @@ class NodeRuntime final : private Env {
   void arm_timer();
   void fire_timers();
 
-  // A timer is the protocol's (tag), a call's deadline, or a submitted
-  // request's.
+  // A timer is the protocol's (tag), a call's deadline, a submitted
+  // request's deadline, or the moment to try a submitted request again.
   struct Timer {
     uint64_t tag = 0;
     std::optional<CallId> call;
     std::optional<uint64_t> submitted;
+    std::optional<uint64_t> retry;
   };
+  // Hands a submitted request to the protocol (again).
+  void attempt(uint64_t id);
+  // The final answer to a submitted request.
+  void answer(uint64_t id, const wire::ClientReply& reply);
 
   asio::io_context& io_;
   NodeRuntimeOptions options_;
@@ -125,6 +132,7 @@ class NodeRuntime final : private Env {
     wire::ClientRequest request;
     ReplyHandler done;
     TimerId deadline = 0;
+    TimerId retry = 0;  // nonzero: waiting to try again
     bool passed_on = false;
   };
   std::map<uint64_t, Local> local_;
