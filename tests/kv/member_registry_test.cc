@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "synod/kv/etcd_state_machine.h"
 
 namespace synod {
@@ -109,6 +111,34 @@ TEST(MemberRegistry, ASnapshotWithoutMembersKeepsTheSeed) {
   m.members().seed(three());
   ASSERT_TRUE(m.restore(old.snapshot()));
   EXPECT_EQ(m.members().members().size(), 3u);
+}
+
+// etcd's --strict-reconfig-check: a change must leave a quorum of started,
+// connected voters; a voter that is down may be removed.
+TEST(MemberRegistry, AChangeThatWouldLoseTheQuorumIsRefused) {
+  MemberRegistry r;
+  r.seed(three());  // nodes 0, 1, 2 (ids 11, 13, 15), all started
+  auto check = [&](const wire::ClientRequest& c, std::set<NodeId> up) {
+    absl::Status status =
+        check_reconfiguration(r, c.etcd(), [&](NodeId n) { return up.contains(n); });
+    return std::string(status.message());
+  };
+  EXPECT_EQ(check(remove(13), {0, 1, 2}), "");
+  EXPECT_EQ(check(remove(13), {0, 1}), "etcdserver: unhealthy cluster") << "leaves 0 alone";
+  EXPECT_EQ(check(remove(15), {0, 1}), "") << "the member that is down";
+  EXPECT_EQ(check(add(19, "http://127.0.0.1:9"), {0, 1}), "etcdserver: unhealthy cluster");
+  EXPECT_EQ(check(add(19, "http://127.0.0.1:9", true), {0}), "") << "a learner never counts";
+  EXPECT_EQ(check(add(19, "http://127.0.0.1:9"), {0, 1, 2}), "");
+  // Added but never started, they do not count as started: of the four
+  // voters left without 13, two have started, fewer than a quorum of three.
+  for (uint64_t id : {21, 23}) {
+    wire::MemberAdd a;
+    a.set_id(id);
+    a.add_peer_urls("http://127.0.0.1:" + std::to_string(id));
+    ASSERT_TRUE(r.add(a).ok());
+  }
+  EXPECT_EQ(check(remove(13), {0, 1, 2, 3, 4}),
+            "etcdserver: re-configuration failed due to not enough started members");
 }
 
 }  // namespace

@@ -356,9 +356,7 @@ TEST(MvccStore, EachLeaseKnowsItsLiveKeys) {
   check();
   EXPECT_EQ(s.keys_of_lease(2), (std::vector<std::string>{"a", "c"}));
   EXPECT_TRUE(s.keys_of_lease(1).empty());
-  etcdserverpb::DeleteRangeRequest del;
-  del.set_key("c");
-  ASSERT_TRUE(s.delete_range(del, nullptr).ok());
+  del(s, "c");
   ASSERT_TRUE(s.put(put_of("d", "v", 3), any_lease, nullptr).ok());
   check();
   wire::MvccSnapshot saved;

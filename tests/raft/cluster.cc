@@ -4,6 +4,13 @@
 
 namespace synod::raft::testing {
 
+RaftOptions scenario_options() {
+  RaftOptions o;
+  o.election_ticks = 10;
+  o.heartbeat_ticks = 1;
+  return o;
+}
+
 Entry entry(Index index, Term term, std::string data) {
   Entry e;
   e.set_index(index);

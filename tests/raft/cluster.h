@@ -29,6 +29,10 @@ struct Disk {
 // An entry for a hand-built log.
 Entry entry(Index index, Term term, std::string data = "");
 
+// Options for scenario tests: an election timeout of 10 ticks, a
+// heartbeat every tick.
+RaftOptions scenario_options();
+
 class Cluster {
  public:
   // n voters 0..n-1, each starting empty.

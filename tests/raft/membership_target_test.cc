@@ -10,13 +10,6 @@ namespace {
 using Kind = MembershipChange::Kind;
 using testing::Cluster;
 
-RaftOptions options() {
-  RaftOptions o;
-  o.election_ticks = 10;
-  o.heartbeat_ticks = 1;
-  return o;
-}
-
 // Carries out every change the target asks for; the list says which.
 std::vector<std::string> follow(Cluster& c, NodeId leader, const WantedMembership& wanted) {
   std::vector<std::string> made;
@@ -31,7 +24,7 @@ std::vector<std::string> follow(Cluster& c, NodeId leader, const WantedMembershi
 }
 
 TEST(MembershipTarget, RemovesFirstThenAddsThenPromotesOnceCaughtUp) {
-  Cluster c(4, options());  // node 3 starts as a voter, to be removed
+  Cluster c(4, testing::scenario_options());  // node 3 starts as a voter, to be removed
   c.campaign(0);
   c.deliver_all();
   ASSERT_EQ(c.node(0).role(), Role::kLeader);
@@ -56,7 +49,7 @@ TEST(MembershipTarget, RemovesFirstThenAddsThenPromotesOnceCaughtUp) {
 }
 
 TEST(MembershipTarget, AMemberMissingFromRaftIsAddedAndOnlyTheLeaderActs) {
-  Cluster c(3, options());
+  Cluster c(3, testing::scenario_options());
   c.campaign(0);
   c.deliver_all();
   WantedMembership wanted = {{0, false}, {1, false}, {2, false}, {5, false}};

@@ -16,10 +16,7 @@ using testing::Disk;
 using testing::entry;
 
 RaftOptions options() {
-  RaftOptions o;
-  o.election_ticks = 10;
-  o.heartbeat_ticks = 1;
-  return o;
+  return testing::scenario_options();
 }
 
 Disk disk_with(Term term, std::vector<Term> log_terms, std::optional<NodeId> vote = std::nullopt) {

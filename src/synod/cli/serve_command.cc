@@ -10,7 +10,6 @@
 #include <asio.hpp>
 #include <csignal>
 #include <random>
-#include <set>
 #include <thread>
 
 #include "synod/api/etcd_api.h"
@@ -18,11 +17,11 @@
 #include "synod/cli/commands.h"
 #include "synod/cli/serve_config.h"
 #include "synod/cli/serve_identity.h"
+#include "synod/cli/serve_members.h"
 #include "synod/kv/etcd_state_machine.h"
 #include "synod/net/http_server.h"
 #include "synod/net/metrics.h"
 #include "synod/net/node_runtime.h"
-#include "synod/raft/membership_target.h"
 #include "synod/raft/raft_engine.h"
 #include "synod/replication/replica_node.h"
 #include "synod/storage/dir_lock.h"
@@ -33,16 +32,6 @@ namespace synod::cli {
 namespace {
 
 constexpr int kExitCannotServe = 1;
-
-// Where a member's peer port is, from its first peer URL.
-absl::StatusOr<net::PeerAddress> peer_address(asio::io_context& io, const wire::EtcdMember& m) {
-  if (m.peer_urls().empty()) return absl::InvalidArgumentError("a member with no peer URL");
-  auto url = parse_url("peer-urls", m.peer_urls(0));
-  if (!url.ok()) return url.status();
-  auto at = net::resolve(io, url->host, url->port);
-  if (!at.ok()) return at.status();
-  return net::PeerAddress{m.name().empty() ? "node " + std::to_string(m.node()) : m.name(), *at};
-}
 
 std::string metrics_text(const raft::RaftEngine& engine, const replication::ReplicaNode& replica,
                          const net::NodeRuntime& runtime, const MemberRegistry& members,
@@ -152,14 +141,7 @@ int serve(ServeConfig config) {
     spdlog::error("{}", std::string(identity.status().message()));
     return kExitCannotServe;
   }
-  for (const wire::EtcdMember& m : identity->current) {
-    if (m.node() == identity->self) continue;
-    // One member's bad address costs its link, not this member's start.
-    if (auto at = peer_address(io, m); at.ok())
-      options.peers.peers[m.node()] = *at;
-    else
-      spdlog::error("member {:x} ({}): {}", m.id(), m.name(), std::string(at.status().message()));
-  }
+  options.peers.peers = peers_to_dial(io, *identity);
 
   raft::RaftEngineOptions engine_options;
   engine_options.tick = std::chrono::milliseconds(config.heartbeat_interval_ms);
@@ -213,102 +195,14 @@ int serve(ServeConfig config) {
   };
   // A member added to the cluster asks who it is on its first start.
   options.peers.answer_join = [&machine, &identity](const wire::PeerJoin& join) {
-    wire::PeerFrame answer;
-    const wire::EtcdMember* m =
-        join.peer_urls().empty() ? nullptr : machine.members().by_peer_url(join.peer_urls(0));
-    if (!m) {
-      answer.mutable_refusal()->set_reason("no member has peer URL " +
-                                           (join.peer_urls().empty() ? "" : join.peer_urls(0)) +
-                                           " (add it first: etcdctl member add)");
-      return answer;
-    }
-    wire::PeerJoinAnswer* a = answer.mutable_join_answer();
-    a->set_cluster_id(identity->cluster_id);
-    a->set_node(m->node());
-    for (const wire::EtcdMember& i : identity->initial)
-      *a->add_initial() = i;
-    for (const auto& [node, c] : machine.members().members())
-      *a->add_current() = c;
-    return answer;
+    return answer_join(*identity, machine.members(), join);
   };
   net::NodeRuntime runtime(io, options, files, replica);
   runtime_ptr = &runtime;
 
   // Shutting down: on a signal, or when this member is removed.
   std::function<void()> shut_down;
-  bool removed = false;
-  std::chrono::steady_clock::time_point removed_at;
-  // Peer links: added as the registry names members; closed only once a
-  // member is gone from the registry and from Raft, so a member being
-  // removed (the leader, even) can still commit its own removal.
-  std::set<NodeId> linked;
-  for (const auto& [node, address] : options.peers.peers)
-    linked.insert(node);
-
-  // Raft's voters and learners follow the registry, one change at a time,
-  // pushed by the leader whenever the registry changes and every 100 ms.
-  asio::steady_timer membership_timer(io);
-  std::function<void()> sync_membership = [&] {
-    if (!engine.started()) return;
-    raft::WantedMembership wanted;
-    for (const auto& [node, m] : machine.members().members())
-      wanted[node] = m.learner();
-    if (auto change = raft::next_change_toward(wanted, engine.node())) {
-      runtime.operate([&](Env& env) {
-        if (!engine.change_membership(env, *change))
-          spdlog::info("{}: raft membership change: {}", config.name, change->to_string());
-      });
-    }
-  };
-  std::function<void()> membership_tick = [&] {
-    sync_membership();
-    const raft::RaftNode* node = engine.started() ? &engine.node() : nullptr;
-    for (auto it = linked.begin(); node && it != linked.end();) {
-      if (machine.members().members().contains(*it) || node->membership().contains(*it)) {
-        ++it;
-        continue;
-      }
-      runtime.transport().remove_peer(*it);
-      it = linked.erase(it);
-    }
-    // A removed member stops once Raft has let it go, or, should word of
-    // that never reach it (the leader stops replicating to it), once it has
-    // waited two election timeouts without leading.
-    if (removed && node &&
-        (!node->membership().contains(identity->self) ||
-         (node->role() != raft::Role::kLeader &&
-          std::chrono::steady_clock::now() - removed_at >
-              2 * std::chrono::milliseconds(config.election_timeout_ms)))) {
-      spdlog::error("{}: this member was removed from the cluster; stopping", config.name);
-      shut_down();
-      return;
-    }
-    membership_timer.expires_after(std::chrono::milliseconds(100));
-    membership_timer.async_wait([&](asio::error_code ec) {
-      if (!ec) membership_tick();
-    });
-  };
-  // The peer links follow the registry on every member, as changes apply.
-  machine.members().set_listener([&](const wire::EtcdMember& m, bool gone) {
-    if (m.node() == identity->self) {
-      if (gone && !removed) {
-        removed = true;
-        removed_at = std::chrono::steady_clock::now();
-        spdlog::warn("{}: this member is removed from the cluster; it stops once Raft lets it go",
-                     config.name);
-      }
-      return;
-    }
-    if (gone) {
-      // Closed by the membership tick, once Raft has let it go too.
-    } else if (auto at = peer_address(io, m); at.ok()) {
-      runtime.transport().add_peer(m.node(), *at);
-      linked.insert(m.node());
-    } else {
-      spdlog::error("{}: member {:x}: {}", config.name, m.id(), std::string(at.status().message()));
-    }
-    asio::post(io, [&] { sync_membership(); });
-  });
+  ServeMembers members(io, config, *identity, machine, engine, runtime, [&] { shut_down(); });
 
   std::unique_ptr<net::HttpServer> http;
   if (!config.listen_metrics_urls.empty()) {
@@ -351,87 +245,19 @@ int serve(ServeConfig config) {
     if (m.node() == identity->self) api_options.member_id = m.id();
   api_options.progress_notify_every =
       std::chrono::duration_cast<std::chrono::milliseconds>(config.watch_progress_notify_interval);
-  // etcd's --strict-reconfig-check, from this member's view as etcd's is:
-  // a change must leave a quorum of voters that have started (published
-  // themselves) and that this member is connected to.
-  if (config.strict_reconfig_check)
-    api_options.check_member_change = [&](const wire::EtcdRequest& change) -> absl::Status {
-      auto active = [&](NodeId node) {
-        return node == identity->self || runtime.transport().stats(node).connected;
-      };
-      std::vector<const wire::EtcdMember*> voters;
-      for (const auto& [node, m] : machine.members().members())
-        if (!m.learner()) voters.push_back(&m);
-      auto count = [&](const auto& pick, std::optional<NodeId> without) {
-        size_t n = 0;
-        for (const wire::EtcdMember* m : voters)
-          n += m->node() != without && pick(*m);
-        return n;
-      };
-      auto started = [](const wire::EtcdMember& m) { return !m.name().empty(); };
-      auto connected = [&](const wire::EtcdMember& m) { return active(m.node()); };
-      if (change.has_member_remove()) {
-        const wire::EtcdMember* gone = machine.members().by_id(change.member_remove().id());
-        if (!gone || gone->learner()) return absl::OkStatus();
-        size_t quorum = (voters.size() - 1) / 2 + 1;
-        if (count(started, gone->node()) < quorum) return etcd_error::not_enough_started_members();
-        // A member that is down is safe to remove: it is not in the live quorum.
-        if (gone->node() != identity->self && !active(gone->node())) return absl::OkStatus();
-        if (count(connected, gone->node()) < quorum) return etcd_error::unhealthy_cluster();
-        return absl::OkStatus();
-      }
-      bool new_voter = (change.has_member_add() && !change.member_add().learner()) ||
-                       change.has_member_promote();
-      if (!new_voter) return absl::OkStatus();
-      size_t quorum = (voters.size() + 1) / 2 + 1;
-      if (count(started, std::nullopt) < quorum) return etcd_error::not_enough_started_members();
-      if (count(connected, std::nullopt) < voters.size()) return etcd_error::unhealthy_cluster();
-      return absl::OkStatus();
-    };
-  auto member_id_of = [&machine](NodeId node) -> uint64_t {
-    auto it = machine.members().members().find(node);
-    return it == machine.members().members().end() ? 0 : it->second.id();
+  api_options.check_member_change = [&members](const wire::EtcdRequest& change) {
+    return members.check_change(change);
   };
-  // etcd's MoveLeader: asked of the leader, answered once the target leads.
-  api_options.move_leader = [&](uint64_t target, std::function<void(absl::Status)> done) {
-    const wire::EtcdMember* to = machine.members().by_id(target);
-    if (!engine.started() || engine.node().role() != raft::Role::kLeader)
-      return done(absl::FailedPreconditionError("etcdserver: not leader"));
-    if (!to || to->learner() || !engine.node().membership().is_voter(to->node()))
-      return done(absl::FailedPreconditionError("etcdserver: bad leader transferee"));
-    std::optional<raft::Refusal> refused;
-    runtime.operate([&](Env& env) { refused = engine.transfer_leadership(env, to->node()); });
-    if (refused)
-      return done(absl::UnavailableError("etcdserver: leadership transfer refused: " +
-                                         std::string(raft::refusal_name(*refused))));
-    auto deadline = std::chrono::steady_clock::now() +
-                    std::chrono::milliseconds(2 * config.election_timeout_ms);
-    auto wait = std::make_shared<std::function<void()>>();
-    auto timer = std::make_shared<asio::steady_timer>(io);
-    *wait = [&, node = to->node(), deadline, done, wait, timer] {
-      if (engine.node().leader() == node) {
-        done(absl::OkStatus());
-      } else if (std::chrono::steady_clock::now() > deadline) {
-        done(absl::DeadlineExceededError(
-            "etcdserver: request timed out, leader transfer took too long"));
-      } else {
-        timer->expires_after(std::chrono::milliseconds(10));
-        timer->async_wait([wait](asio::error_code ec) {
-          if (!ec) (*wait)();
-        });
-        return;
-      }
-      *wait = nullptr;  // ends the cycle that keeps it alive
-    };
-    (*wait)();
+  api_options.move_leader = [&members](uint64_t target, ServeMembers::Done done) {
+    members.move_leader(target, std::move(done));
   };
   api::EtcdApi etcd_api(
       io, runtime, machine,
-      [&engine, &replica, member_id_of] {
+      [&engine, &replica, &members] {
         api::NodeStatus s;
         if (!engine.started()) return s;
         const raft::RaftNode& node = engine.node();
-        if (auto leader = node.leader()) s.leader = member_id_of(*leader);
+        if (auto leader = node.leader()) s.leader = members.member_id(*leader);
         s.term = node.term();
         s.commit = node.log().commit();
         s.applied = replica.applied_index();
@@ -458,7 +284,7 @@ int serve(ServeConfig config) {
     return kExitCannotServe;
   }
   etcd_api.start();
-  membership_tick();
+  members.start();
   spdlog::info(
       "{}: serving as node {} of {} (cluster {:016x}); peers on {}, clients on {}{}{}, data in {}",
       config.name, identity->self, machine.members().members().size(), identity->cluster_id,
@@ -473,7 +299,7 @@ int serve(ServeConfig config) {
     if (shutting_down) return;
     shutting_down = true;
     signals.cancel();
-    membership_timer.cancel();
+    members.stop();
     etcd_api.stop();
     runtime.stop();  // answers every request still waiting on it
     // gRPC's shutdown waits for calls in flight, which finish on this
@@ -501,7 +327,7 @@ int serve(ServeConfig config) {
   files.drain();
   runtime_ptr = nullptr;
   spdlog::info("{}: stopped", config.name);
-  return removed ? kExitCannotServe : kExitOk;
+  return members.removed() ? kExitCannotServe : kExitOk;
 }
 
 }  // namespace

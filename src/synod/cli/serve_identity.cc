@@ -86,6 +86,26 @@ absl::StatusOr<Identity> join(const ServeConfig& config, const ClusterLayout& la
 
 }  // namespace
 
+wire::PeerFrame answer_join(const Identity& identity, const MemberRegistry& registry,
+                            const wire::PeerJoin& join) {
+  wire::PeerFrame answer;
+  const std::string url = join.peer_urls().empty() ? "" : join.peer_urls(0);
+  const wire::EtcdMember* m = registry.by_peer_url(url);
+  if (!m) {
+    answer.mutable_refusal()->set_reason("no member has peer URL " + url +
+                                         " (add it first: etcdctl member add)");
+    return answer;
+  }
+  wire::PeerJoinAnswer* a = answer.mutable_join_answer();
+  a->set_cluster_id(identity.cluster_id);
+  a->set_node(m->node());
+  for (const wire::EtcdMember& i : identity.initial)
+    *a->add_initial() = i;
+  for (const auto& [node, c] : registry.members())
+    *a->add_current() = c;
+  return answer;
+}
+
 uint64_t initial_member_id(uint64_t cluster_id, std::string_view name) {
   return hash64(name, cluster_id) | 1;
 }

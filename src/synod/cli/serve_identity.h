@@ -5,8 +5,10 @@
 
 #include "absl/status/statusor.h"
 #include "synod/cli/serve_config.h"
+#include "synod/kv/member_registry.h"
 #include "synod/storage/file_storage.h"
 #include "synod/wire/etcd_store.pb.h"
+#include "synod/wire/peer.pb.h"
 
 namespace synod::cli {
 
@@ -28,6 +30,11 @@ struct Identity {
 
 absl::StatusOr<Identity> establish_identity(const ServeConfig& config, asio::io_context& io,
                                             storage::FileStorage& files);
+
+// The answer to a member that asks to join (net::PeerTransport's
+// answer_join): who it is, by its peer URL in the registry, or a refusal.
+wire::PeerFrame answer_join(const Identity& identity, const MemberRegistry& registry,
+                            const wire::PeerJoin& join);
 
 // etcd's member ids are 64-bit and stable: from the cluster and the name.
 uint64_t initial_member_id(uint64_t cluster_id, std::string_view name);

@@ -16,9 +16,9 @@
 #include "synod/cli/serve_config.h"
 #include "synod/cli/serve_identity.h"
 #include "synod/raft/log_store.h"
+#include "synod/replication/replica_node.h"
 #include "synod/storage/file_storage.h"
 #include "synod/wire/etcd_store.pb.h"
-#include "synod/wire/replication.pb.h"
 
 namespace synod::cli {
 
@@ -63,9 +63,6 @@ int restore(const std::string& path, ServeConfig config) {
   // The store as the first entry of the new log: a Raft snapshot at index 1,
   // term 1, whose membership is the new cluster's voters. Every member
   // restored from the same file starts from the same state.
-  wire::ReplicaSnapshot replica;
-  replica.set_index(1);
-  replica.set_state(snapshot.SerializeAsString());
   std::vector<NodeId> voters;
   for (const wire::EtcdMember& m : identity->initial)
     voters.push_back(m.node());
@@ -73,7 +70,8 @@ int restore(const std::string& path, ServeConfig config) {
   raft_snapshot.meta.set_index(1);
   raft_snapshot.meta.set_term(1);
   *raft_snapshot.meta.mutable_membership() = raft::Membership::of_voters(voters).to_wire();
-  raft_snapshot.data = std::make_shared<const std::string>(replica.SerializeAsString());
+  raft_snapshot.data = std::make_shared<const std::string>(
+      replication::ReplicaNode::fresh_snapshot(1, snapshot.SerializeAsString()));
   raft::LogStore store({});
   store.save_snapshot(files, raft_snapshot, 1);
   store.sync(files);

@@ -9,6 +9,17 @@ void set_error(wire::EtcdReply* reply, const absl::Status& status) {
   reply->mutable_error()->set_message(std::string(status.message()));
 }
 
+namespace {
+// The answer into `field`, or its error into the reply.
+template <typename T>
+void answer(wire::EtcdReply* reply, absl::StatusOr<T> out, T* field) {
+  if (out.ok())
+    *field = std::move(*out);
+  else
+    set_error(reply, out.status());
+}
+}  // namespace
+
 bool EtcdStateMachine::read_only(const etcdserverpb::TxnRequest& txn) {
   for (const auto* branch : {&txn.success(), &txn.failure()})
     for (const etcdserverpb::RequestOp& op : *branch) {
@@ -47,27 +58,15 @@ wire::EtcdReply EtcdStateMachine::apply_etcd(const wire::EtcdRequest& r) {
   auto exists = [this](int64_t id) { return lease_exists(id); };
   switch (r.request_case()) {
     case wire::EtcdRequest::kPut: {
-      auto out = store_.put(r.put(), exists, &changes);
-      if (out.ok())
-        *reply.mutable_put() = std::move(*out);
-      else
-        set_error(&reply, out.status());
+      answer(&reply, store_.put(r.put(), exists, &changes), reply.mutable_put());
       break;
     }
     case wire::EtcdRequest::kDeleteRange: {
-      auto out = store_.delete_range(r.delete_range(), &changes);
-      if (out.ok())
-        *reply.mutable_delete_range() = std::move(*out);
-      else
-        set_error(&reply, out.status());
+      answer(&reply, store_.delete_range(r.delete_range(), &changes), reply.mutable_delete_range());
       break;
     }
     case wire::EtcdRequest::kTxn: {
-      auto out = store_.txn(r.txn(), exists, &changes);
-      if (out.ok())
-        *reply.mutable_txn() = std::move(*out);
-      else
-        set_error(&reply, out.status());
+      answer(&reply, store_.txn(r.txn(), exists, &changes), reply.mutable_txn());
       break;
     }
     case wire::EtcdRequest::kCompaction: {
@@ -189,17 +188,9 @@ wire::ClientReply EtcdStateMachine::read(const wire::ClientRequest& request) con
 wire::EtcdReply EtcdStateMachine::read_etcd(const wire::EtcdRequest& r) const {
   wire::EtcdReply reply;
   if (r.has_range()) {
-    auto out = store_.range(r.range());
-    if (out.ok())
-      *reply.mutable_range() = std::move(*out);
-    else
-      set_error(&reply, out.status());
+    answer(&reply, store_.range(r.range()), reply.mutable_range());
   } else if (r.has_txn() && read_only(r.txn())) {
-    auto out = store_.read_txn(r.txn());
-    if (out.ok())
-      *reply.mutable_txn() = std::move(*out);
-    else
-      set_error(&reply, out.status());
+    answer(&reply, store_.read_txn(r.txn()), reply.mutable_txn());
   } else {
     set_error(&reply, absl::InvalidArgumentError("etcdserver: not a read"));
   }

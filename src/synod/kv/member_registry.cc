@@ -1,6 +1,7 @@
 #include "synod/kv/member_registry.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "synod/base/assert.h"
 
@@ -149,6 +150,39 @@ absl::StatusOr<wire::EtcdMember> MemberRegistry::publish(const wire::MemberPubli
   *m.mutable_client_urls() = publish.client_urls();
   changed(m, false);
   return m;
+}
+
+absl::Status check_reconfiguration(const MemberRegistry& registry, const wire::EtcdRequest& change,
+                                   const std::function<bool(NodeId)>& active) {
+  std::vector<const wire::EtcdMember*> voters;
+  for (const auto& [node, m] : registry.members())
+    if (!m.learner()) voters.push_back(&m);
+  // Voters that pass `pick`, leaving out `without`.
+  auto count = [&](const auto& pick, std::optional<NodeId> without) {
+    size_t n = 0;
+    for (const wire::EtcdMember* m : voters)
+      n += m->node() != without && pick(*m);
+    return n;
+  };
+  auto started = [](const wire::EtcdMember& m) { return !m.name().empty(); };
+  auto connected = [&](const wire::EtcdMember& m) { return active(m.node()); };
+  if (change.has_member_remove()) {
+    const wire::EtcdMember* gone = registry.by_id(change.member_remove().id());
+    if (!gone || gone->learner()) return absl::OkStatus();
+    size_t quorum = (voters.size() - 1) / 2 + 1;
+    if (count(started, gone->node()) < quorum) return etcd_error::not_enough_started_members();
+    // A member that is down is safe to remove: it is not in the live quorum.
+    if (!active(gone->node())) return absl::OkStatus();
+    if (count(connected, gone->node()) < quorum) return etcd_error::unhealthy_cluster();
+    return absl::OkStatus();
+  }
+  bool new_voter =
+      (change.has_member_add() && !change.member_add().learner()) || change.has_member_promote();
+  if (!new_voter) return absl::OkStatus();
+  if (count(started, std::nullopt) < (voters.size() + 1) / 2 + 1)
+    return etcd_error::not_enough_started_members();
+  if (count(connected, std::nullopt) < voters.size()) return etcd_error::unhealthy_cluster();
+  return absl::OkStatus();
 }
 
 void MemberRegistry::save(wire::EtcdSnapshot* snapshot) const {

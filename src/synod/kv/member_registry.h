@@ -55,6 +55,14 @@ class MemberRegistry {
   Listener listener_;
 };
 
+// etcd's --strict-reconfig-check, from one member's view as etcd's is: a
+// member removal, voter addition or promotion must leave a quorum of voters
+// that have started (published their name) and that are `active` (this
+// member itself, or connected to it); a voter that is down may always be
+// removed. Other requests pass.
+absl::Status check_reconfiguration(const MemberRegistry& registry, const wire::EtcdRequest& change,
+                                   const std::function<bool(NodeId)>& active);
+
 namespace etcd_error {
 absl::Status member_exists();
 absl::Status peer_url_exists();

@@ -79,6 +79,13 @@ bool PeerTransport::is_peer(NodeId id) const {
   return it != links_.end() && !it->second->removed;
 }
 
+std::vector<NodeId> PeerTransport::peers() const {
+  std::vector<NodeId> out;
+  for (const auto& [id, link] : links_)
+    if (!link->removed) out.push_back(id);
+  return out;
+}
+
 void PeerTransport::add_peer(NodeId id, PeerAddress address) {
   SYNOD_ASSERT(id != options_.self);
   auto it = links_.find(id);

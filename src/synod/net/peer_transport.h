@@ -79,6 +79,7 @@ class PeerTransport {
   void add_peer(NodeId id, PeerAddress address);
   void remove_peer(NodeId id);
   bool is_peer(NodeId id) const;
+  std::vector<NodeId> peers() const;  // every peer not removed
 
   struct PeerStats {
     bool connected = false;

@@ -126,6 +126,13 @@ void ReplicaNode::read_refused(Env& env, uint64_t read, const Refused& why) {
   reads_.erase(it);
 }
 
+std::string ReplicaNode::fresh_snapshot(uint64_t index, std::string state) {
+  wire::ReplicaSnapshot snapshot;
+  snapshot.set_index(index);
+  snapshot.set_state(std::move(state));
+  return snapshot.SerializeAsString();
+}
+
 std::string ReplicaNode::take_snapshot() {
   wire::ReplicaSnapshot snapshot;
   snapshot.set_index(applied_index_);

@@ -49,6 +49,11 @@ class ReplicaNode final : public Protocol, private Applier {
   uint64_t applied_index() const { return applied_index_; }
   uint64_t digest() const { return digest_; }
 
+  // A snapshot of a replica with no client sessions at `index`, holding the
+  // service's `state`: how a store made elsewhere (a restored backup) enters
+  // a new log.
+  static std::string fresh_snapshot(uint64_t index, std::string state);
+
  private:
   // Applier
   void apply(Env& env, uint64_t index, std::string_view command) override;
