@@ -2,9 +2,15 @@
 
 #include <cstdio>
 
+#include "absl/synchronization/mutex.h"
+
 #include "synod/cli/commands.h"
 
 int main(int argc, char** argv) {
+  // Debian's Abseil checks every Mutex for lock-order cycles, a debug aid
+  // that keeps one global graph of all of them. gRPC takes Mutexes on every
+  // call, so the check costs CPU on every request (bench/RESULTS.md).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   CLI::App app{
       "synod: fault-tolerant distributed systems, simulated and checked.\n"
       "  synod sim run      run one simulation and check it\n"
