@@ -414,6 +414,23 @@ TEST(RaftReplication, AnAppendLostFromAFullWindowIsSentAgain) {
   EXPECT_EQ(c.node(0).log().commit(), last);
 }
 
+TEST(RaftReplication, AFollowerWhoseWindowWasFullHearsTheCommitWithoutWaitingForAHeartbeat) {
+  RaftOptions o = options();
+  o.max_inflight_appends = 1;
+  Cluster c(3, o);
+  c.campaign(0);
+  c.deliver_all();
+  Index last = c.propose(0, "x");
+  // Node 1 answers first and makes the majority; the commit goes out while
+  // node 2's window is still full with the entry itself.
+  c.deliver_if([](NodeId, NodeId to, const Message&) { return to == 1; });
+  c.deliver_if([](NodeId from, NodeId to, const Message&) { return from == 1 && to == 0; });
+  ASSERT_EQ(c.node(0).log().commit(), last);
+  ASSERT_LT(c.node(2).log().commit(), last);
+  c.deliver_all();  // no tick: no heartbeat can carry it
+  EXPECT_EQ(c.node(2).log().commit(), last);
+}
+
 TEST(RaftReplication, ProposalsAreRefusedWhenTooMuchIsUncommitted) {
   RaftOptions o = options();
   o.max_uncommitted_bytes = 1000;
@@ -680,6 +697,24 @@ TEST(RaftMembership, ALeaderThatRemovesItselfStepsDownOnceCommitted) {
   Index index = c.propose(next, "after");
   c.deliver_all();
   EXPECT_EQ(c.node(next).log().commit(), index);
+}
+
+TEST(RaftMembership, AFollowerRemovedWhileItsWindowIsFullHearsOfIt) {
+  RaftOptions o = options();
+  o.max_inflight_appends = 1;
+  Cluster c(3, o);
+  c.campaign(0);
+  c.deliver_all();
+  Index x = c.propose(0, "x");
+  // Node 1 makes the majority; node 2's window stays full with "x".
+  c.deliver_if([](NodeId, NodeId to, const Message&) { return to == 1; });
+  c.deliver_if([](NodeId from, NodeId to, const Message&) { return from == 1 && to == 0; });
+  ASSERT_EQ(c.node(0).log().commit(), x);
+  ASSERT_TRUE(std::holds_alternative<Proposed>(
+      c.node(0).propose_membership({MembershipChange::Kind::kRemove, 2})));
+  c.deliver_all();
+  EXPECT_GE(c.node(2).log().commit(), x) << "it learns what committed before it left";
+  EXPECT_FALSE(c.node(2).membership().contains(2)) << "and holds its own removal";
 }
 
 TEST(RaftMembership, ALeaderDeposedBeforeItsOwnRemovalCommitsCanStillFinishIt) {

@@ -54,6 +54,10 @@ struct Progress {
   Inflight inflight;
   bool recently_active = false;  // heard from within the last election timeout (check-quorum)
   uint64_t read_round = 0;       // the latest heartbeat round it echoed (ReadIndex)
+  // The highest commit index an append told it. A follower whose window was
+  // full when the commit moved learns it from an empty append once the
+  // window opens, not a heartbeat later (etcd-io/raft's sentCommit).
+  Index sent_commit = 0;
 
   // Sending is paused: a probe is out, the window is full, or a snapshot is.
   bool paused() const;

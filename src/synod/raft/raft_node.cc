@@ -495,6 +495,7 @@ void RaftNode::step_append_response(NodeId from, const Message& m) {
   } else if (role_ == Role::kLeader) {
     while (send_append(from, false)) {
     }
+    if (pr.sent_commit < log_.commit()) send_append(from, true);
   }
   if (role_ != Role::kLeader) return;  // stepped down (removed): pr is gone
   if (transferee_ == from && pr.match == log_.last_index()) send_timeout_now(from);
@@ -670,6 +671,7 @@ bool RaftNode::send_append(NodeId to, bool send_empty) {
   a->set_prev_index(prev);
   a->set_prev_term(*prev_term);
   a->set_commit(log_.commit());
+  pr.sent_commit = std::max(pr.sent_commit, log_.commit());
   size_t bytes = 0;
   Index last = prev;
   for (Entry& e : entries) {
@@ -833,12 +835,29 @@ void RaftNode::set_membership(Membership membership) {
   membership_ = std::move(membership);
   event("membership now " + membership_.to_string());
   if (role_ != Role::kLeader) return;
-  for (auto it = progress_.begin(); it != progress_.end();)
-    it = membership_.contains(it->first) ? std::next(it) : progress_.erase(it);
+  for (auto it = progress_.begin(); it != progress_.end();) {
+    if (membership_.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    say_goodbye(it->first, it->second);
+    it = progress_.erase(it);
+  }
   for (NodeId member : membership_.members())
     if (member != options_.id && !progress_.count(member))
       progress_.emplace(member, new_progress(member));
   if (transferee_ && !membership_.is_voter(*transferee_)) transferee_.reset();
+}
+
+// A member just removed gets one last append, whatever its window holds:
+// the entries it lacks (its removal among them) and the commit index.
+// Nothing is sent to a non-member again, so a member whose window was full
+// when the change was made would otherwise never hear that it is out.
+void RaftNode::say_goodbye(NodeId to, Progress& pr) {
+  if (pr.state == Progress::State::kSnapshot) return;
+  pr.inflight.clear();
+  pr.probe_sent = false;
+  send_append(to, true);
 }
 
 void RaftNode::recompute_membership() {

@@ -246,6 +246,7 @@ class RaftNode {
   // Leader's replication.
   void broadcast_append(bool send_empty);
   bool send_append(NodeId to, bool send_empty);
+  void say_goodbye(NodeId to, Progress& pr);
   void send_snapshot(NodeId to, Progress& pr);
   void broadcast_heartbeat();
   bool maybe_commit();
