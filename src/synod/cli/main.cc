@@ -3,7 +3,6 @@
 #include <cstdio>
 
 #include "absl/synchronization/mutex.h"
-
 #include "synod/cli/commands.h"
 
 int main(int argc, char** argv) {

@@ -148,6 +148,12 @@ int serve(ServeConfig config) {
   engine_options.raft.heartbeat_ticks = 1;
   engine_options.raft.election_ticks =
       static_cast<int>(config.election_timeout_ms / config.heartbeat_interval_ms);
+  // One append in flight per follower: whatever the leader appends while
+  // it waits goes out in the next one (up to max_bytes_per_append). Under
+  // load a follower then writes and syncs fewer, larger batches; on two
+  // shared cores that was 10% more puts at 64 clients and 13% more at 256
+  // (bench/RESULTS.md). A lone write is not delayed: nothing is in flight.
+  engine_options.raft.max_inflight_appends = 1;
   engine_options.snapshot_every = config.snapshot_count;
   engine_options.snapshot_keep = std::min<uint64_t>(5'000, config.snapshot_count);
   std::vector<NodeId> initial_voters;
