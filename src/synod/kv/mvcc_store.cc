@@ -73,15 +73,28 @@ const MvccStore::Version* MvccStore::live(const History& h) {
   return h.empty() || h.back().version == 0 ? nullptr : &h.back();
 }
 
+MvccStore::Keys::const_iterator MvccStore::find(const std::string& key) const {
+  auto hit = index_.find(key);
+  return hit == index_.end() ? keys_.end() : Keys::const_iterator(hit->second);
+}
+
+MvccStore::History& MvccStore::history_of(const std::string& key) {
+  auto [it, created] = keys_.try_emplace(key);
+  if (created) index_.emplace(it->first, it);
+  return it->second;
+}
+
 const MvccStore::Version* MvccStore::latest(const std::string& key) const {
-  auto it = keys_.find(key);
+  auto it = find(key);
   return it == keys_.end() ? nullptr : live(it->second);
 }
 
 MvccStore::Span MvccStore::span(const std::string& key, const std::string& range_end) const {
+  if (range_end.empty()) {
+    auto it = find(key);
+    return it == keys_.end() ? Span{it, it} : Span{it, std::next(it)};
+  }
   auto first = keys_.lower_bound(key);
-  if (range_end.empty())
-    return {first, first != keys_.end() && first->first == key ? std::next(first) : first};
   if (is_all_from(range_end)) return {first, keys_.end()};
   if (range_end <= key) return {first, first};  // an empty range, as etcd reads it
   return {first, keys_.lower_bound(range_end)};
@@ -247,7 +260,7 @@ uint32_t MvccStore::hash(int64_t revision) const {
 
 void MvccStore::write_put(Batch& b, const std::string& key, std::string value, int64_t lease) {
   int64_t rev = revision_ + 1;
-  History& h = keys_[key];
+  History& h = history_of(key);
   Version v;
   v.mod_revision = rev;
   v.sub = b.sub++;
@@ -273,7 +286,7 @@ int64_t MvccStore::write_delete(Batch& b, const std::string& key, const std::str
   for (auto [it, end] = span(key, range_end); it != end; ++it)
     if (live(it->second)) doomed.push_back(it->first);
   for (const std::string& k : doomed) {
-    History& h = keys_[k];
+    History& h = index_.at(k)->second;  // just seen in span()
     mvccpb::Event e;
     e.set_type(mvccpb::Event::DELETE);
     e.mutable_kv()->set_key(k);
@@ -563,9 +576,11 @@ absl::Status MvccStore::compact(int64_t revision) {
     for (auto v = h.begin(); v != keep_from; ++v)
       account(it->first, *v, -1);
     h.erase(h.begin(), keep_from);
+    if (h.empty()) index_.erase(it->first);
     it = h.empty() ? keys_.erase(it) : std::next(it);
   }
   compacted_ = revision;
+  SYNOD_ASSERT(index_.size() == keys_.size());
   return absl::OkStatus();
 }
 
@@ -596,7 +611,7 @@ bool MvccStore::load(const wire::MvccSnapshot& in) {
   if (fresh.revision_ < 1 || fresh.compacted_ < 0 || fresh.compacted_ > fresh.revision_)
     return false;
   for (const wire::MvccKey& k : in.keys()) {
-    History& h = fresh.keys_[k.key()];
+    History& h = fresh.history_of(k.key());
     for (const wire::MvccVersion& w : k.versions()) {
       Version v{w.mod_revision(), w.sub(), w.create_revision(), w.version(), w.lease(), w.value()};
       if (v.mod_revision > fresh.revision_ ||
@@ -608,6 +623,7 @@ bool MvccStore::load(const wire::MvccSnapshot& in) {
     if (const Version* v = live(h); v && v->lease != 0) fresh.by_lease_[v->lease].insert(k.key());
   }
   *this = std::move(fresh);
+  SYNOD_ASSERT(index_.size() == keys_.size());
   return true;
 }
 

@@ -6,6 +6,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -49,6 +51,13 @@ class MvccStore {
   // Leases the store knows of: asked before a put attaches one. The lease
   // table lives beside the store (EtcdStateMachine), which owns both.
   using LeaseExists = std::function<bool(int64_t lease)>;
+
+  MvccStore() = default;
+  // Moves keep the index valid (map nodes move whole); copies would not.
+  MvccStore(MvccStore&&) = default;
+  MvccStore& operator=(MvccStore&&) = default;
+  MvccStore(const MvccStore&) = delete;
+  MvccStore& operator=(const MvccStore&) = delete;
 
   int64_t revision() const { return revision_; }
   int64_t compacted() const { return compacted_; }
@@ -110,12 +119,16 @@ class MvccStore {
 
   // The version of a key visible at `revision`, or null if absent then.
   static const Version* at(const History& h, int64_t revision);
+  using Keys = std::map<std::string, History>;
+  // A stored key (live or not), or keys_.end(): through the index.
+  Keys::const_iterator find(const std::string& key) const;
+  // The key's history, created empty (and indexed) if it is new.
+  History& history_of(const std::string& key);
   // Its latest version, or null if that is a tombstone.
   static const Version* live(const History& h);
   const Version* latest(const std::string& key) const;
   // The stored keys (live or not) in etcd's range [key, range_end).
-  using Span = std::pair<std::map<std::string, History>::const_iterator,
-                         std::map<std::string, History>::const_iterator>;
+  using Span = std::pair<Keys::const_iterator, Keys::const_iterator>;
   Span span(const std::string& key, const std::string& range_end) const;
   static mvccpb::KeyValue to_kv(const std::string& key, const Version& v, bool keys_only = false);
 
@@ -156,7 +169,12 @@ class MvccStore {
   etcdserverpb::TxnResponse read_path(const etcdserverpb::TxnRequest& r,
                                       const std::vector<bool>& path, size_t* step) const;
 
-  std::map<std::string, History> keys_;
+  Keys keys_;
+  // Every key of keys_, hashed: a put or a compare on one key finds it
+  // without the ordered map's walk of string compares, each a cache miss
+  // in a large store (the hottest function of a put before). Only looked
+  // up, never iterated, so its order reaches nothing.
+  std::unordered_map<std::string_view, Keys::iterator> index_;
   // The live keys attached to each lease: a revocation touches its own keys
   // only, not the whole store.
   std::map<int64_t, std::set<std::string>> by_lease_;
