@@ -89,11 +89,19 @@ class MaintenanceService final : public etcdserverpb::Maintenance::CallbackServi
     });
   }
 
-  // No alarms are raised: the store has no space quota yet.
+  // NOSPACE while this member's store is over its quota, as etcd lists it.
+  // Unlike etcd's, the alarm is not replicated and needs no disarming: it
+  // goes when a compaction or delete brings the store under the quota.
   ServerUnaryReactor* Alarm(CallbackServerContext* ctx, const etcdserverpb::AlarmRequest*,
                             etcdserverpb::AlarmResponse* response) override {
-    return on_loop(api_, ctx, response,
-                   [](etcdserverpb::AlarmResponse*) { return grpc::Status::OK; });
+    return on_loop(api_, ctx, response, [this](etcdserverpb::AlarmResponse* out) {
+      if (api_.over_quota()) {
+        etcdserverpb::AlarmMember* alarm = out->add_alarms();
+        alarm->set_memberid(api_.options().member_id);
+        alarm->set_alarm(etcdserverpb::NOSPACE);
+      }
+      return grpc::Status::OK;
+    });
   }
 
   // Nothing to defragment: the store lives in memory and the WAL is

@@ -45,12 +45,21 @@ bool valid_record_from(std::string_view file, size_t from) {
 }  // namespace
 
 void append_record(std::string& out, std::string_view payload) {
-  SYNOD_ASSERT(payload.size() <= kMaxRecordBytes);
   size_t start = out.size();
-  put_u32(out, static_cast<uint32_t>(payload.size()));
-  put_u32(out, crc32c(payload));
-  put_u32(out, crc32c(std::string_view(out).substr(start, 8)));
+  out.append(kRecordHeaderBytes, '\0');
   out.append(payload);
+  frame_record(out, start);
+}
+
+void frame_record(std::string& out, size_t start) {
+  SYNOD_ASSERT(out.size() >= start + kRecordHeaderBytes);
+  std::string_view payload = std::string_view(out).substr(start + kRecordHeaderBytes);
+  SYNOD_ASSERT(payload.size() <= kMaxRecordBytes);
+  std::string header;
+  put_u32(header, static_cast<uint32_t>(payload.size()));
+  put_u32(header, crc32c(payload));
+  put_u32(header, crc32c(header));
+  out.replace(start, kRecordHeaderBytes, header);
 }
 
 std::optional<std::string_view> RecordReader::next() {

@@ -18,12 +18,16 @@ namespace synod {
 // piece of code.
 
 // Payloads above this are refused: a bound on what one record can make a
-// reader allocate.
-inline constexpr size_t kMaxRecordBytes = 64 << 20;
+// reader allocate. A snapshot is one record, so this is twice the largest
+// store serve allows (--quota-backend-bytes), with room for what overshoots.
+inline constexpr size_t kMaxRecordBytes = size_t{1} << 30;
 inline constexpr size_t kRecordHeaderBytes = 12;
 
 // Appends one framed record to out.
 void append_record(std::string& out, std::string_view payload);
+// The same, for a payload already written in place: out holds
+// kRecordHeaderBytes of room at `start`, then the payload to the end.
+void frame_record(std::string& out, size_t start);
 
 // The payload of a file written as exactly one record (a snapshot file
 // replaced atomically); nullopt if it is anything else.

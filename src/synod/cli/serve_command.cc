@@ -14,6 +14,7 @@
 
 #include "synod/api/etcd_api.h"
 #include "synod/base/hash64.h"
+#include "synod/base/record.h"
 #include "synod/cli/commands.h"
 #include "synod/cli/serve_config.h"
 #include "synod/cli/serve_identity.h"
@@ -187,7 +188,10 @@ int serve(ServeConfig config) {
   options.peers.self_name = config.name;
   for (std::string_view url : split_list(config.advertise_client_urls))
     options.peers.client_urls.emplace_back(url);
-  options.peers.limits.max_frame_bytes = 64 << 20;
+  // A snapshot travels to a follower as one frame, and waits in one queue.
+  static_assert(kMaxRecordBytes >= 2 * kMaxQuotaBytes);
+  options.peers.limits.max_frame_bytes = kMaxRecordBytes;
+  options.peers.limits.max_queue_bytes = kMaxRecordBytes + (64 << 20);
   options.clients.hello.set_cluster_id(identity->cluster_id);
   options.clients.hello.set_node(identity->self);
   options.clients.hello.set_name(config.name);
@@ -244,6 +248,7 @@ int serve(ServeConfig config) {
   // The etcd API: gRPC on the client port, beside the framed protocol.
   api::EtcdApiOptions api_options;
   api_options.cluster_id = identity->cluster_id;
+  api_options.quota_bytes = static_cast<int64_t>(config.quota_backend_bytes);
   api_options.name = config.name;
   for (std::string_view url : split_list(config.advertise_client_urls))
     api_options.client_urls.emplace_back(url);

@@ -104,6 +104,10 @@ const std::vector<Setting>& settings() {
        count(&ServeConfig::election_timeout_ms)},
       {{"max-request-bytes", "the largest client request accepted"},
        count(&ServeConfig::max_request_bytes)},
+      {{"quota-backend-bytes",
+        "the store's size, history included, past which writes are refused with etcd's "
+        "\"database space exceeded\" until a compaction or delete makes room (at most 512 MiB)"},
+       count(&ServeConfig::quota_backend_bytes)},
       {{"unsafe-no-fsync",
         "UNSAFE: never fsync. A power failure or kernel crash can then lose acknowledged "
         "writes and break the cluster's safety; for throwaway test clusters only"},
@@ -273,6 +277,10 @@ absl::Status finish_config(ServeConfig& config) {
     return absl::InvalidArgumentError("--snapshot-count must be above 0");
   if (config.max_request_bytes < 1024 || config.max_request_bytes > (64u << 20))
     return absl::InvalidArgumentError("--max-request-bytes must be between 1 KiB and 64 MiB");
+  if (config.quota_backend_bytes < (1u << 20) || config.quota_backend_bytes > kMaxQuotaBytes)
+    return absl::InvalidArgumentError(
+        "--quota-backend-bytes must be between 1 MiB and 512 MiB: synod keeps the store in "
+        "memory and snapshots it whole");
   static const char* levels[] = {"debug", "info", "warn", "error"};
   if (std::find(std::begin(levels), std::end(levels), config.log_level) == std::end(levels))
     return absl::InvalidArgumentError("--log-level must be debug, info, warn or error");

@@ -32,9 +32,17 @@ struct ServeConfig {
   bool unsafe_no_fsync = false;
   bool strict_reconfig_check = true;       // etcd's default since 3.4
   uint64_t max_request_bytes = 1'572'864;  // etcd's --max-request-bytes
+  // etcd's --quota-backend-bytes. The store lives in memory and a snapshot
+  // of it is one piece (a file record, a peer frame), so both the default
+  // and the bound are far below etcd's 2 GiB and 8 GiB.
+  uint64_t quota_backend_bytes = 256u << 20;
   Duration watch_progress_notify_interval = std::chrono::minutes(10);
   std::string log_level = "info";
 };
+
+// The largest --quota-backend-bytes: a snapshot of a store this size, with
+// room for the writes in flight past it, fits a log record and a peer frame.
+inline constexpr uint64_t kMaxQuotaBytes = 512u << 20;
 
 // Every setting: its flag / config-file key and what it means, for --help.
 struct SettingInfo {

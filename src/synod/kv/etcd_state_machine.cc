@@ -1,6 +1,7 @@
 #include "synod/kv/etcd_state_machine.h"
 
 #include "synod/base/assert.h"
+#include "synod/protocol/message.h"
 
 namespace synod {
 
@@ -243,15 +244,26 @@ wire::KvResult EtcdStateMachine::apply_kv(const wire::KvOp& op) {
 }
 
 std::string EtcdStateMachine::snapshot() const {
-  wire::EtcdSnapshot s;
-  store_.save(s.mutable_mvcc());
+  std::string out;
+  append_snapshot(&out);
+  return out;
+}
+
+void EtcdStateMachine::append_snapshot(std::string* out) const {
+  // A wire::EtcdSnapshot: the store saved in place as field `mvcc`, then
+  // the small fields appended (fields of one message may come in any order).
+  size_t start = out->size();
+  out->append(kFieldRoom, '\0');
+  store_.save(out);
+  frame_field(out, start, wire::EtcdSnapshot::kMvccFieldNumber);
+  wire::EtcdSnapshot rest;
   for (const auto& [id, lease] : leases_) {
-    wire::EtcdLease* l = s.add_leases();
+    wire::EtcdLease* l = rest.add_leases();
     l->set_id(id);
     l->set_ttl(lease.ttl);
   }
-  members_.save(&s);
-  return s.SerializeAsString();
+  members_.save(&rest);
+  rest.AppendToString(out);
 }
 
 bool EtcdStateMachine::restore(std::string_view bytes) {

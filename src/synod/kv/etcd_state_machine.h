@@ -31,6 +31,7 @@ class EtcdStateMachine final : public replication::StateMachine {
   wire::ClientReply apply(const wire::ClientRequest& request) override;
   wire::ClientReply read(const wire::ClientRequest& request) const override;
   std::string snapshot() const override;
+  void append_snapshot(std::string* out) const override;
   bool restore(std::string_view snapshot) override;
 
   void set_change_listener(ChangeListener listener) { listener_ = std::move(listener); }

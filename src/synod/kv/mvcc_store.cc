@@ -40,6 +40,9 @@ absl::Status request_too_large() {
 absl::Status no_leader() {
   return absl::UnavailableError("etcdserver: no leader");
 }
+absl::Status space_exceeded() {
+  return absl::ResourceExhaustedError("etcdserver: mvcc: database space exceeded");
+}
 }  // namespace etcd_error
 
 namespace {
@@ -586,11 +589,17 @@ absl::Status MvccStore::compact(int64_t revision) {
 
 // ---- snapshot ----------------------------------------------------------------
 
-void MvccStore::save(wire::MvccSnapshot* out) const {
-  out->set_revision(revision_);
-  out->set_compacted(compacted_);
+void MvccStore::save(std::string* out) const {
+  wire::MvccSnapshot head;
+  head.set_revision(revision_);
+  head.set_compacted(compacted_);
+  head.AppendToString(out);
+  // Then each key as one element of the repeated field `keys`: a message
+  // of one field is that field's bytes, so they append one by one.
+  wire::MvccSnapshot one;
+  wire::MvccKey* k = one.add_keys();
   for (const auto& [key, h] : keys_) {
-    wire::MvccKey* k = out->add_keys();
+    k->Clear();
     k->set_key(key);
     for (const Version& v : h) {
       wire::MvccVersion* w = k->add_versions();
@@ -601,6 +610,7 @@ void MvccStore::save(wire::MvccSnapshot* out) const {
       w->set_lease(v.lease);
       w->set_value(v.value);
     }
+    one.AppendToString(out);
   }
 }
 

@@ -36,6 +36,7 @@ absl::Status too_many_txn_ops();
 absl::Status duplicate_key();
 absl::Status request_too_large();
 absl::Status no_leader();
+absl::Status space_exceeded();  // the store is at its quota
 }  // namespace etcd_error
 
 // A multi-version key-value store with etcd's semantics, in memory and
@@ -97,8 +98,10 @@ class MvccStore {
   int64_t bytes() const { return bytes_; }
   size_t live_keys() const;
 
-  // Snapshot: every version kept, and the two revisions.
-  void save(wire::MvccSnapshot* out) const;
+  // Snapshot: every version kept, and the two revisions. Appends a
+  // serialized wire::MvccSnapshot to `out`, one key at a time: a snapshot of
+  // a large store never exists twice over as a tree of messages.
+  void save(std::string* out) const;
   bool load(const wire::MvccSnapshot& in);
 
   // True when `key` falls in etcd's range [key, range_end): range_end empty

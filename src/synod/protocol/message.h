@@ -28,6 +28,14 @@ void respond_message(Env& env, const Incoming& request, const M& message) {
   env.respond(request, message.SerializeAsString());
 }
 
+// A large length-delimited field (a snapshot's state), built in place: at
+// offset `start` of the string, leave kFieldRoom bytes of room, append the
+// field's bytes after them, then frame_field() writes the tag and length
+// into the room and drops what is left of it. The bytes are never copied
+// to a second string, so a snapshot does not take twice its size in memory.
+inline constexpr size_t kFieldRoom = 15;  // the longest tag (5) and length (10)
+void frame_field(std::string* out, size_t start, int field_number);
+
 // nullopt when the bytes do not parse: the caller drops the message (and
 // may note it), never trusts it.
 template <typename M>

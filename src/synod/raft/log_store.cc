@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "synod/base/assert.h"
 #include "synod/base/record.h"
+#include "synod/protocol/message.h"
 
 namespace synod::raft {
 namespace {
@@ -212,11 +213,17 @@ void LogStore::write(Storage& storage, const Ready& ready) {
 }
 
 void LogStore::save_snapshot(Storage& storage, const Snapshot& snapshot, Index compact_to) {
-  wire::RaftSnapshotRecord record;
-  *record.mutable_meta() = snapshot.meta;
-  record.set_data(*snapshot.data);
-  std::string file;
-  append_record(file, record.SerializeAsString());
+  // One record of a wire::RaftSnapshotRecord, built in place: the data, the
+  // big part, is copied once, into the file's bytes.
+  std::string file(kRecordHeaderBytes, '\0');
+  wire::RaftSnapshotRecord head;
+  *head.mutable_meta() = snapshot.meta;
+  head.AppendToString(&file);
+  size_t data_at = file.size();
+  file.append(kFieldRoom, '\0');
+  file.append(*snapshot.data);
+  frame_field(&file, data_at, wire::RaftSnapshotRecord::kDataFieldNumber);
+  frame_record(file, 0);
   storage.overwrite(kSnapshotFile, file);
   uint64_t current = segments_.empty() ? 0 : segments_.back().number;
   wanted_.push_back({0, current, compact_to});

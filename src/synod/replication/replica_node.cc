@@ -2,6 +2,7 @@
 
 #include "synod/base/assert.h"
 #include "synod/base/hash64.h"
+#include "synod/protocol/message.h"
 
 namespace synod::replication {
 
@@ -134,12 +135,17 @@ std::string ReplicaNode::fresh_snapshot(uint64_t index, std::string state) {
 }
 
 std::string ReplicaNode::take_snapshot() {
-  wire::ReplicaSnapshot snapshot;
-  snapshot.set_index(applied_index_);
-  snapshot.set_digest(digest_);
-  sessions_.save(snapshot);
-  snapshot.set_state(machine_->snapshot());
-  return snapshot.SerializeAsString();
+  // The service's state, framed in place as field `state`, then the small
+  // fields: the state, the big part, is never copied.
+  std::string out(kFieldRoom, '\0');
+  machine_->append_snapshot(&out);
+  frame_field(&out, 0, wire::ReplicaSnapshot::kStateFieldNumber);
+  wire::ReplicaSnapshot rest;
+  rest.set_index(applied_index_);
+  rest.set_digest(digest_);
+  sessions_.save(rest);
+  rest.AppendToString(&out);
+  return out;
 }
 
 void ReplicaNode::restore_snapshot(Env&, uint64_t index, std::string_view bytes) {

@@ -22,6 +22,9 @@ class StateMachine {
   virtual wire::ClientReply read(const wire::ClientRequest& request) const = 0;
 
   virtual std::string snapshot() const = 0;
+  // The same bytes, appended to `out`: a machine with a large state writes
+  // them in place rather than through a string of its own.
+  virtual void append_snapshot(std::string* out) const { *out += snapshot(); }
   // false: these bytes are not a snapshot of this machine (state unchanged).
   virtual bool restore(std::string_view snapshot) = 0;
 };
