@@ -19,6 +19,23 @@ RaftOptions options() {
   return testing::scenario_options();
 }
 
+RaftOptions one_append_in_flight() {
+  RaftOptions o = options();
+  o.max_inflight_appends = 1;
+  return o;
+}
+
+// With one append in flight per follower, node 0 leads and commits "x"
+// through node 1 while node 2's window is still full with it. Returns x.
+Index commit_while_node_2_is_full(Cluster& c) {
+  c.campaign(0);
+  c.deliver_all();
+  Index x = c.propose(0, "x");
+  c.deliver_if([](NodeId, NodeId to, const Message&) { return to == 1; });
+  c.deliver_if([](NodeId from, NodeId to, const Message&) { return from == 1 && to == 0; });
+  return x;
+}
+
 Disk disk_with(Term term, std::vector<Term> log_terms, std::optional<NodeId> vote = std::nullopt) {
   Disk d;
   d.hard_state.set_term(term);
@@ -415,16 +432,8 @@ TEST(RaftReplication, AnAppendLostFromAFullWindowIsSentAgain) {
 }
 
 TEST(RaftReplication, AFollowerWhoseWindowWasFullHearsTheCommitWithoutWaitingForAHeartbeat) {
-  RaftOptions o = options();
-  o.max_inflight_appends = 1;
-  Cluster c(3, o);
-  c.campaign(0);
-  c.deliver_all();
-  Index last = c.propose(0, "x");
-  // Node 1 answers first and makes the majority; the commit goes out while
-  // node 2's window is still full with the entry itself.
-  c.deliver_if([](NodeId, NodeId to, const Message&) { return to == 1; });
-  c.deliver_if([](NodeId from, NodeId to, const Message&) { return from == 1 && to == 0; });
+  Cluster c(3, one_append_in_flight());
+  Index last = commit_while_node_2_is_full(c);
   ASSERT_EQ(c.node(0).log().commit(), last);
   ASSERT_LT(c.node(2).log().commit(), last);
   c.deliver_all();  // no tick: no heartbeat can carry it
@@ -700,15 +709,8 @@ TEST(RaftMembership, ALeaderThatRemovesItselfStepsDownOnceCommitted) {
 }
 
 TEST(RaftMembership, AFollowerRemovedWhileItsWindowIsFullHearsOfIt) {
-  RaftOptions o = options();
-  o.max_inflight_appends = 1;
-  Cluster c(3, o);
-  c.campaign(0);
-  c.deliver_all();
-  Index x = c.propose(0, "x");
-  // Node 1 makes the majority; node 2's window stays full with "x".
-  c.deliver_if([](NodeId, NodeId to, const Message&) { return to == 1; });
-  c.deliver_if([](NodeId from, NodeId to, const Message&) { return from == 1 && to == 0; });
+  Cluster c(3, one_append_in_flight());
+  Index x = commit_while_node_2_is_full(c);
   ASSERT_EQ(c.node(0).log().commit(), x);
   ASSERT_TRUE(std::holds_alternative<Proposed>(
       c.node(0).propose_membership({MembershipChange::Kind::kRemove, 2})));
