@@ -432,6 +432,33 @@ std::string maintenance_scenario(const Ctl& ctl) {
   return out;
 }
 
+// What `member add n4 --peer-urls=PEER` prints, rebuilt from `member list`
+// once the add was taken but its answer lost: the new member's id and the
+// initial cluster that includes it.
+RunResult added_as_listed(const Ctl& ctl, const std::string& peer) {
+  RunResult listed = ctl.raw({"member", "list"});
+  std::string id, cluster;
+  std::istringstream lines(listed.out);
+  for (std::string line; std::getline(lines, line);) {
+    // id, status, name, peer URLs, client URLs, is learner
+    std::vector<std::string> f;
+    std::istringstream fields(line);
+    for (std::string x; std::getline(fields, x, ',');)
+      f.push_back(x.substr(
+          x.find_first_not_of(' ') == std::string::npos ? x.size() : x.find_first_not_of(' ')));
+    if (f.size() < 4) continue;
+    bool is_new = f[3] == peer;
+    if (is_new) id = f[0];
+    cluster += (cluster.empty() ? "" : ",") + (is_new ? std::string("n4") : f[2]) + "=" + f[3];
+  }
+  RunResult added;
+  added.code = id.empty() ? 1 : 0;
+  added.out = "Member " + id + " added to cluster 0000000000000000\n\nETCD_NAME=\"n4\"\n" +
+              "ETCD_INITIAL_CLUSTER=\"" + cluster + "\"\n";
+  added.err = listed.err;
+  return added;
+}
+
 // A fourth member joins as a learner, serves reads, is promoted, then is
 // removed and stops: etcd's runtime reconfiguration, step by step.
 std::string membership_scenario(const Ctl& ctl) {
@@ -444,11 +471,18 @@ std::string membership_scenario(const Ctl& ctl) {
   // Both systems refuse a change while a member looks unhealthy to them
   // (strict reconfiguration), which a loaded machine can make them think
   // for a moment after the scenarios before: a client tries again.
+  // An attempt that timed out may still have been taken: the next then
+  // hears "Peer URLs already exists", and what `member add` would have
+  // said is rebuilt from `member list`.
   RunResult added;
   std::smatch m;
   for (int attempt = 0; attempt < 10; ++attempt) {
     added = ctl.raw({"member", "add", "n4", "--learner", "--peer-urls=" + peer});
     if (std::regex_search(added.out, m, std::regex(R"(Member ([0-9a-f]+) added)"))) break;
+    if (attempt > 0 && added.err.find("Peer URLs already exists") != std::string::npos) {
+      added = added_as_listed(ctl, peer);
+      break;
+    }
     std::this_thread::sleep_for(500ms);
   }
   if (!std::regex_search(added.out, m, std::regex(R"(Member ([0-9a-f]+) added)")))

@@ -224,6 +224,16 @@ void RaftEngine::send(Env& env, const Outgoing& out) {
 void RaftEngine::maybe_snapshot(Env& env) {
   if (options_.snapshot_every == 0 || applied_ < last_snapshot_ + options_.snapshot_every) return;
   auto data = std::make_shared<const std::string>(applier_->take_snapshot());
+  if (data->size() > kMaxSnapshotBytes) {
+    // It could be neither written as one record nor sent as one frame.
+    // The log keeps growing instead; a service bounds its state (serve's
+    // space quota) so that this does not happen.
+    last_snapshot_ = applied_;
+    env.note("snapshot at " + std::to_string(applied_) +
+             " skipped: " + std::to_string(data->size()) + " bytes, above the bound of " +
+             std::to_string(kMaxSnapshotBytes));
+    return;
+  }
   Index compact_to = applied_ - options_.snapshot_keep;
   node_->on_snapshot(applied_, data, compact_to);
   store_.save_snapshot(env.storage(), *node_->snapshot(), compact_to);

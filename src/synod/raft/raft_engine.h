@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 
+#include "synod/base/record.h"
 #include "synod/raft/log_store.h"
 #include "synod/raft/raft_node.h"
 #include "synod/replication/replicator.h"
@@ -79,6 +80,8 @@ class RaftEngine final : public replication::Replicator {
   // After a long pause, at most this many ticks are replayed at once; the
   // rest are skipped (every timeout has long expired by then anyway).
   static constexpr int kMaxCatchUpTicks = 10'000;
+  // A snapshot is one log record: room for its metadata under the bound.
+  static constexpr size_t kMaxSnapshotBytes = kMaxRecordBytes - (1 << 20);
 
  private:
   void catch_up_ticks(Env& env);
