@@ -928,6 +928,11 @@ TEST(EtcdApi, AStoreAtItsQuotaRefusesWritesUntilACompactionMakesRoom) {
   EXPECT_NE(put.err.find("etcdserver: mvcc: database space exceeded"), std::string::npos)
       << put.err;
   EXPECT_NE(ctl.raw({"alarm", "list"}).out.find("alarm:NOSPACE"), std::string::npos);
+  RunResult framed =
+      c.run({"kv", "--endpoints", c.endpoints(), "--timeout", "2", "put", "framed", "v"});
+  EXPECT_NE(framed.code, 0) << "the framed client port is under the same quota";
+  EXPECT_NE((framed.out + framed.err).find("database space exceeded"), std::string::npos)
+      << framed.out << framed.err;
   EXPECT_EQ(ctl.raw({"del", "small"}).code, 0) << "a delete is still taken";
   // Compacting away the old values makes room again.
   RunResult status = ctl.raw({"get", "big", "-w", "json"});

@@ -87,15 +87,6 @@ void EtcdApi::submit(wire::EtcdRequest request, Done done) {
     return;
   }
   asio::post(io_, [this, request = std::move(request), done = std::move(done)]() mutable {
-    // Checked here, before the log, as etcd checks its quota: every member
-    // applies what was taken, whatever its own quota says.
-    bool adds = request.has_put() || request.has_txn() || request.has_lease_grant();
-    if (adds && over_quota()) {
-      auto full = etcd_error::space_exceeded();
-      return done(
-          grpc::Status(static_cast<grpc::StatusCode>(full.code()), std::string(full.message())),
-          {});
-    }
     bool member_change =
         request.has_member_add() || request.has_member_remove() || request.has_member_promote();
     if (member_change && options_.check_member_change) {

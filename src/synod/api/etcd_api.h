@@ -40,9 +40,6 @@ struct EtcdApiOptions {
   // Asked on the loop before a member add, removal or promotion is
   // proposed (etcd's --strict-reconfig-check); unset: none is refused.
   std::function<absl::Status(const wire::EtcdRequest& change)> check_member_change;
-  // Writes that add (puts, txns, lease grants) are refused with etcd's
-  // "database space exceeded" while the store holds more than this.
-  int64_t quota_bytes = 256 << 20;
   std::string version = "3.4.0";  // what etcd clients expect to parse
 };
 
@@ -75,10 +72,10 @@ class EtcdApi {
   void submit(wire::EtcdRequest request, Done done);
   // On the loop, with this member's state.
   void on_loop(std::function<void()> work) { asio::post(io_, std::move(work)); }
-  void fill(etcdserverpb::ResponseHeader* header, int64_t revision) const;             // loop only
-  const EtcdStateMachine& machine() const { return machine_; }                         // loop only
-  NodeStatus status() const { return status_(); }                                      // loop only
-  bool over_quota() const { return machine_.store().bytes() > options_.quota_bytes; }  // loop only
+  void fill(etcdserverpb::ResponseHeader* header, int64_t revision) const;  // loop only
+  const EtcdStateMachine& machine() const { return machine_; }              // loop only
+  NodeStatus status() const { return status_(); }                           // loop only
+  bool over_quota() const { return machine_.over_quota(); }                 // loop only
   const EtcdApiOptions& options() const { return options_; }
   // A member's client URLs: this one's from the options, another's as it
   // published them or, before that, as it said when it dialed in. Loop only.

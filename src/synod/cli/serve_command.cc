@@ -180,6 +180,7 @@ int serve(ServeConfig config) {
   raft::RaftEngine& engine = *engine_owner;
   auto machine_owner = std::make_unique<EtcdStateMachine>();
   EtcdStateMachine& machine = *machine_owner;
+  machine.set_quota(static_cast<int64_t>(config.quota_backend_bytes));
   machine.members().seed(identity->initial);
   replication::ReplicaNode replica(std::move(engine_owner), std::move(machine_owner));
 
@@ -248,7 +249,6 @@ int serve(ServeConfig config) {
   // The etcd API: gRPC on the client port, beside the framed protocol.
   api::EtcdApiOptions api_options;
   api_options.cluster_id = identity->cluster_id;
-  api_options.quota_bytes = static_cast<int64_t>(config.quota_backend_bytes);
   api_options.name = config.name;
   for (std::string_view url : split_list(config.advertise_client_urls))
     api_options.client_urls.emplace_back(url);

@@ -53,6 +53,22 @@ wire::ClientReply EtcdStateMachine::apply(const wire::ClientRequest& request) {
   return reply;
 }
 
+std::optional<wire::ClientReply> EtcdStateMachine::admit(const wire::ClientRequest& request) const {
+  if (!over_quota()) return std::nullopt;
+  const wire::EtcdRequest& e = request.etcd();
+  const wire::KvOp& kv = request.kv();
+  bool adds = (request.has_etcd() && (e.has_put() || e.has_txn() || e.has_lease_grant())) ||
+              (request.has_kv() && (kv.kind() == wire::KvOp::PUT || kv.kind() == wire::KvOp::CAS));
+  if (!adds) return std::nullopt;
+  wire::ClientReply reply;
+  if (request.has_etcd()) {
+    set_error(reply.mutable_etcd(), etcd_error::space_exceeded());
+  } else {
+    reply.mutable_rejected()->set_reason(std::string(etcd_error::space_exceeded().message()));
+  }
+  return reply;
+}
+
 wire::EtcdReply EtcdStateMachine::apply_etcd(const wire::EtcdRequest& r) {
   wire::EtcdReply reply;
   std::vector<mvccpb::Event> changes;

@@ -30,6 +30,9 @@ class EtcdStateMachine final : public replication::StateMachine {
   bool is_read(const wire::ClientRequest& request) const override;
   wire::ClientReply apply(const wire::ClientRequest& request) override;
   wire::ClientReply read(const wire::ClientRequest& request) const override;
+  // Refuses writes that add (puts, txns, lease grants, plain puts and
+  // CASes) with etcd's "database space exceeded" while over the quota.
+  std::optional<wire::ClientReply> admit(const wire::ClientRequest& request) const override;
   std::string snapshot() const override;
   void append_snapshot(std::string* out) const override;
   bool restore(std::string_view snapshot) override;
@@ -43,6 +46,11 @@ class EtcdStateMachine final : public replication::StateMachine {
   void set_restore_listener(std::function<void()> listener) {
     restore_listener_ = std::move(listener);
   }
+
+  // etcd's --quota-backend-bytes: the store's bytes() past which admit()
+  // refuses writes that add. 0: no quota.
+  void set_quota(int64_t bytes) { quota_ = bytes; }
+  bool over_quota() const { return quota_ > 0 && store_.bytes() > quota_; }
 
   const MvccStore& store() const { return store_; }
   const MemberRegistry& members() const { return members_; }
@@ -64,6 +72,7 @@ class EtcdStateMachine final : public replication::StateMachine {
   MvccStore store_;
   std::map<int64_t, Lease> leases_;
   MemberRegistry members_;
+  int64_t quota_ = 0;
   ChangeListener listener_;
   LeaseListener lease_listener_;
   std::function<void()> restore_listener_;

@@ -76,6 +76,11 @@ void ReplicaNode::on_client_request(Env& env, ProcessId client,
         break;
     }
   }
+  if (auto refusal = machine_->admit(request)) {
+    refusal->set_seq(request.seq());
+    env.reply(client, *refusal);
+    return;
+  }
   writes_[request.client()] = {client, request.seq()};
   if (auto refused = engine_->propose(env, request.SerializeAsString())) {
     writes_.erase(request.client());

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,12 @@ class StateMachine {
   // caller sets the reply's seq).
   virtual wire::ClientReply apply(const wire::ClientRequest& request) = 0;
   virtual wire::ClientReply read(const wire::ClientRequest& request) const = 0;
+  // Asked of the member about to propose a write: a reply refuses it and
+  // nothing is logged (a store over its space quota). Never asked as a
+  // write applies, so members need not agree on it.
+  virtual std::optional<wire::ClientReply> admit(const wire::ClientRequest&) const {
+    return std::nullopt;
+  }
 
   virtual std::string snapshot() const = 0;
   // The same bytes, appended to `out`: a machine with a large state writes
