@@ -934,6 +934,12 @@ TEST(EtcdApi, AStoreAtItsQuotaRefusesWritesUntilACompactionMakesRoom) {
   EXPECT_NE((framed.out + framed.err).find("database space exceeded"), std::string::npos)
       << framed.out << framed.err;
   EXPECT_EQ(ctl.raw({"del", "small"}).code, 0) << "a delete is still taken";
+  std::string deleting = ctl.txn("\n\ndel gone\n\n");
+  EXPECT_NE(deleting.find("[0] SUCCESS"), std::string::npos)
+      << "so is a transaction that only deletes: " << deleting;
+  std::string putting = ctl.txn("\n\nput gone v\n\n");
+  EXPECT_NE(putting.find("database space exceeded"), std::string::npos)
+      << "not one that puts: " << putting;
   // Compacting away the old values makes room again.
   RunResult status = ctl.raw({"get", "big", "-w", "json"});
   std::smatch m;

@@ -21,13 +21,29 @@ void answer(wire::EtcdReply* reply, absl::StatusOr<T> out, T* field) {
 }
 }  // namespace
 
-bool EtcdStateMachine::read_only(const etcdserverpb::TxnRequest& txn) {
+namespace {
+
+// Whether any op of the transaction, in either branch and at any depth, is
+// one that `is` picks.
+template <typename Pick>
+bool any_op(const etcdserverpb::TxnRequest& txn, const Pick& is) {
   for (const auto* branch : {&txn.success(), &txn.failure()})
-    for (const etcdserverpb::RequestOp& op : *branch) {
-      if (op.has_request_put() || op.has_request_delete_range()) return false;
-      if (op.has_request_txn() && !read_only(op.request_txn())) return false;
-    }
-  return true;
+    for (const etcdserverpb::RequestOp& op : *branch)
+      if (is(op) || (op.has_request_txn() && any_op(op.request_txn(), is))) return true;
+  return false;
+}
+
+bool writes(const etcdserverpb::RequestOp& op) {
+  return op.has_request_put() || op.has_request_delete_range();
+}
+bool puts(const etcdserverpb::RequestOp& op) {
+  return op.has_request_put();
+}
+
+}  // namespace
+
+bool EtcdStateMachine::read_only(const etcdserverpb::TxnRequest& txn) {
+  return !any_op(txn, writes);
 }
 
 bool EtcdStateMachine::is_read(const wire::ClientRequest& request) const {
@@ -57,7 +73,9 @@ std::optional<wire::ClientReply> EtcdStateMachine::admit(const wire::ClientReque
   if (!over_quota()) return std::nullopt;
   const wire::EtcdRequest& e = request.etcd();
   const wire::KvOp& kv = request.kv();
-  bool adds = (request.has_etcd() && (e.has_put() || e.has_txn() || e.has_lease_grant())) ||
+  // As etcd: a transaction that only reads or deletes is still taken.
+  bool adds = (request.has_etcd() &&
+               (e.has_put() || e.has_lease_grant() || (e.has_txn() && any_op(e.txn(), puts)))) ||
               (request.has_kv() && (kv.kind() == wire::KvOp::PUT || kv.kind() == wire::KvOp::CAS));
   if (!adds) return std::nullopt;
   wire::ClientReply reply;

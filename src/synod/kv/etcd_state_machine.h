@@ -30,8 +30,8 @@ class EtcdStateMachine final : public replication::StateMachine {
   bool is_read(const wire::ClientRequest& request) const override;
   wire::ClientReply apply(const wire::ClientRequest& request) override;
   wire::ClientReply read(const wire::ClientRequest& request) const override;
-  // Refuses writes that add (puts, txns, lease grants, plain puts and
-  // CASes) with etcd's "database space exceeded" while over the quota.
+  // Refuses writes that add (puts, txns that put, lease grants, plain puts
+  // and CASes) with etcd's "database space exceeded" while over the quota.
   std::optional<wire::ClientReply> admit(const wire::ClientRequest& request) const override;
   std::string snapshot() const override;
   void append_snapshot(std::string* out) const override;
