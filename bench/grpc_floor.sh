@@ -11,6 +11,8 @@ synod=${SYNOD:-build/src/synod/synod}
 floor=${FLOOR:-build/bench/grpc_floor}
 duration=${1:-5}
 [ -x "$floor" ] || { echo "$floor is missing: ninja -C build grpc_floor" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "needs GNU time (Debian: time)" >&2; exit 1; }
+hz=$(getconf CLK_TCK)
 server=""
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; true' EXIT
 
@@ -22,6 +24,7 @@ row() {  # clients delay_us
   "$floor" --servers 3 --delay-us "$delay" >"$out" &
   server=$!
   for _ in $(seq 1 50); do [ "$(wc -l <"$out")" = 3 ] && break; sleep 0.1; done
+  [ "$(wc -l <"$out")" = 3 ] || { echo "grpc_floor did not start its three servers" >&2; exit 1; }
   ports=$(paste -sd, "$out")
   local before result client_s ops
   before=$(cpu_ticks "$server")
@@ -33,9 +36,9 @@ row() {  # clients delay_us
   ops=$(awk '/ ok / { for (i = 1; i <= NF; ++i) if ($i == "ok") print $(i + 1) }' <<<"$result")
   client_s=$(awk '/client_cpu/ { print $2 + $3 }' <<<"$result")
   awk -v c="$clients" -v d="$delay" -v ops="$ops" -v st="$server_ticks" -v cs="$client_s" \
-    -v dur="$duration" -v r="$result" 'BEGIN {
+    -v dur="$duration" -v r="$result" -v hz="$hz" 'BEGIN {
       match(r, /p50 [0-9.]+/); p50 = substr(r, RSTART + 4, RLENGTH - 4)
-      hz = 100; srv = st / hz * 1e6 / ops; cli = cs * 1e6 / ops
+      srv = st / hz * 1e6 / ops; cli = cs * 1e6 / ops
       printf "clients %3d  delay %5d us  %7.0f ops/s  p50 %6s ms  server %5.1f us/put  client %5.1f us/put  cores used %.2f\n",
         c, d, ops / dur, p50, srv, cli, (st / hz + cs) / dur }'
 }

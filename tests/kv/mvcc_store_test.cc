@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
 namespace synod {
 namespace {
 
@@ -301,6 +303,15 @@ TEST(MvccStore, ChangesSinceReplaysEveryChangeInRevisionOrder) {
   EXPECT_EQ(events[2].kv().mod_revision(), 6);
 }
 
+// The store's snapshot bytes, parsed; nullopt if they do not parse.
+std::optional<wire::MvccSnapshot> snapshot_of(const MvccStore& s) {
+  std::string bytes;
+  s.save(&bytes);
+  wire::MvccSnapshot snapshot;
+  if (!snapshot.ParseFromString(bytes)) return std::nullopt;
+  return snapshot;
+}
+
 TEST(MvccStore, ASnapshotRestoresTheSameStoreAndHash) {
   MvccStore s;
   put(s, "a", "1");
@@ -308,19 +319,17 @@ TEST(MvccStore, ASnapshotRestoresTheSameStoreAndHash) {
   del(s, "a");
   put(s, "c", "3");
   ASSERT_TRUE(s.compact(3).ok());
-  std::string bytes;
-  s.save(&bytes);
-  wire::MvccSnapshot snap;
-  ASSERT_TRUE(snap.ParseFromString(bytes));
+  auto snap = snapshot_of(s);
+  ASSERT_TRUE(snap);
   MvccStore copy;
-  ASSERT_TRUE(copy.load(snap));
+  ASSERT_TRUE(copy.load(*snap));
   EXPECT_EQ(copy.revision(), s.revision());
   EXPECT_EQ(copy.compacted(), s.compacted());
   EXPECT_EQ(copy.hash(0), s.hash(0));
   EXPECT_EQ(copy.bytes(), s.bytes());
   put(copy, "d", "4");
   EXPECT_NE(copy.hash(0), s.hash(0)) << "the hash must see a difference";
-  wire::MvccSnapshot bad = snap;
+  wire::MvccSnapshot bad = *snap;
   bad.set_compacted(bad.revision() + 1);
   EXPECT_FALSE(copy.load(bad));
 }
@@ -337,6 +346,7 @@ TEST(MvccStore, EachLeaseKnowsItsLiveKeys) {
     all.set_key(std::string(1, '\0'));
     all.set_range_end(std::string(1, '\0'));
     auto found = s.range(all);
+    EXPECT_TRUE(found.ok()) << found.status();
     if (!found.ok()) return out;
     for (const auto& kv : found->kvs())
       if (kv.lease() == lease) out.push_back(kv.key());
@@ -361,12 +371,10 @@ TEST(MvccStore, EachLeaseKnowsItsLiveKeys) {
   del(s, "c");
   ASSERT_TRUE(s.put(put_of("d", "v", 3), any_lease, nullptr).ok());
   check();
-  std::string bytes;
-  s.save(&bytes);
-  wire::MvccSnapshot saved;
-  ASSERT_TRUE(saved.ParseFromString(bytes));
+  auto snap = snapshot_of(s);
+  ASSERT_TRUE(snap);
   MvccStore copy;
-  ASSERT_TRUE(copy.load(saved));
+  ASSERT_TRUE(copy.load(*snap));
   for (int64_t lease : {1, 2, 3})
     EXPECT_EQ(copy.keys_of_lease(lease), s.keys_of_lease(lease));
   std::vector<mvccpb::Event> changes;

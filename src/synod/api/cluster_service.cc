@@ -64,11 +64,7 @@ class ClusterService final : public etcdserverpb::Cluster::CallbackService {
                                    etcdserverpb::MemberRemoveResponse* response) override {
     wire::EtcdRequest r;
     r.mutable_member_remove()->set_id(request->id());
-    return through_log(
-        api_, ctx, std::move(r), response,
-        [this](const wire::EtcdReply& reply, etcdserverpb::MemberRemoveResponse* out) {
-          members_of(api_, reply, out);
-        });
+    return change(ctx, std::move(r), response);
   }
 
   ServerUnaryReactor* MemberUpdate(CallbackServerContext* ctx,
@@ -77,11 +73,7 @@ class ClusterService final : public etcdserverpb::Cluster::CallbackService {
     wire::EtcdRequest r;
     r.mutable_member_update()->set_id(request->id());
     *r.mutable_member_update()->mutable_peer_urls() = request->peerurls();
-    return through_log(
-        api_, ctx, std::move(r), response,
-        [this](const wire::EtcdReply& reply, etcdserverpb::MemberUpdateResponse* out) {
-          members_of(api_, reply, out);
-        });
+    return change(ctx, std::move(r), response);
   }
 
   // The registry takes the learner as a voter at once; Raft promotes it
@@ -91,14 +83,18 @@ class ClusterService final : public etcdserverpb::Cluster::CallbackService {
                                     etcdserverpb::MemberPromoteResponse* response) override {
     wire::EtcdRequest r;
     r.mutable_member_promote()->set_id(request->id());
-    return through_log(
-        api_, ctx, std::move(r), response,
-        [this](const wire::EtcdReply& reply, etcdserverpb::MemberPromoteResponse* out) {
-          members_of(api_, reply, out);
-        });
+    return change(ctx, std::move(r), response);
   }
 
  private:
+  // A membership change through the log, answered with the members after it.
+  template <typename Response>
+  ServerUnaryReactor* change(CallbackServerContext* ctx, wire::EtcdRequest r, Response* response) {
+    return through_log(
+        api_, ctx, std::move(r), response,
+        [this](const wire::EtcdReply& reply, Response* out) { members_of(api_, reply, out); });
+  }
+
   // A new member's id: random, as etcd's are; the log decides whether it
   // is free, so nothing replicated depends on this generator.
   uint64_t next_id() {

@@ -62,7 +62,8 @@ class EtcdApi {
   ~EtcdApi();
 
   std::vector<grpc::Service*> services();
-  // Starts the lease clock (on the loop); stop() before the loop stops.
+  // Starts the member's clock (on the loop): lease expiry, publishing this
+  // member, progress notifications. stop() before the loop stops.
   void start();
   void stop();
 
@@ -75,7 +76,6 @@ class EtcdApi {
   void fill(etcdserverpb::ResponseHeader* header, int64_t revision) const;  // loop only
   const EtcdStateMachine& machine() const { return machine_; }              // loop only
   NodeStatus status() const { return status_(); }                           // loop only
-  bool over_quota() const { return machine_.over_quota(); }                 // loop only
   const EtcdApiOptions& options() const { return options_; }
   // A member's client URLs: this one's from the options, another's as it
   // published them or, before that, as it said when it dialed in. Loop only.

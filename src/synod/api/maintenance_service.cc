@@ -95,7 +95,7 @@ class MaintenanceService final : public etcdserverpb::Maintenance::CallbackServi
   ServerUnaryReactor* Alarm(CallbackServerContext* ctx, const etcdserverpb::AlarmRequest*,
                             etcdserverpb::AlarmResponse* response) override {
     return on_loop(api_, ctx, response, [this](etcdserverpb::AlarmResponse* out) {
-      if (api_.over_quota()) {
+      if (api_.machine().over_quota()) {
         etcdserverpb::AlarmMember* alarm = out->add_alarms();
         alarm->set_memberid(api_.options().member_id);
         alarm->set_alarm(etcdserverpb::NOSPACE);

@@ -13,7 +13,6 @@
 #include <thread>
 
 #include "synod/api/etcd_api.h"
-#include "synod/base/hash64.h"
 #include "synod/base/record.h"
 #include "synod/cli/commands.h"
 #include "synod/cli/serve_config.h"

@@ -75,14 +75,18 @@ void ServeMembers::changed(const wire::EtcdMember& m, bool gone) {
     return;
   }
   // A member gone is unlinked by the tick, once Raft has let it go too.
-  if (!gone) {
-    if (auto at = peer_address(io_, m); at.ok())
-      runtime_.transport().add_peer(m.node(), *at);
-    else
-      spdlog::error("{}: member {:x}: {}", config_.name, m.id(),
-                    std::string(at.status().message()));
-  }
-  asio::post(io_, [this] { sync_raft(); });
+  // After the apply, not in it: finding a peer's address may ask the
+  // resolver, which can block.
+  asio::post(io_, [this, m, gone] {
+    if (!gone) {
+      if (auto at = peer_address(io_, m); at.ok())
+        runtime_.transport().add_peer(m.node(), *at);
+      else
+        spdlog::error("{}: member {:x}: {}", config_.name, m.id(),
+                      std::string(at.status().message()));
+    }
+    sync_raft();
+  });
 }
 
 void ServeMembers::sync_raft() {

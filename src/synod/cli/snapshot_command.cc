@@ -15,6 +15,7 @@
 #include "synod/cli/commands.h"
 #include "synod/cli/serve_config.h"
 #include "synod/cli/serve_identity.h"
+#include "synod/kv/etcd_state_machine.h"
 #include "synod/raft/log_store.h"
 #include "synod/replication/replica_node.h"
 #include "synod/storage/file_storage.h"
@@ -39,8 +40,8 @@ int restore(const std::string& path, ServeConfig config) {
   if (!state.ok())
     return fail(kExitCannotRestore, path + ": " + std::string(state.status().message()));
   wire::EtcdSnapshot snapshot;
-  if (!snapshot.ParseFromString(*state))
-    return fail(kExitCannotRestore, path + ": the state inside does not parse");
+  if (!snapshot.ParseFromString(*state) || !EtcdStateMachine().restore(*state))
+    return fail(kExitCannotRestore, path + ": the state inside is not a store synod can load");
   // A new cluster: its members are the ones the flags name, not the old.
   snapshot.clear_members();
   snapshot.set_next_node(0);

@@ -19,9 +19,6 @@ void answer(wire::EtcdReply* reply, absl::StatusOr<T> out, T* field) {
   else
     set_error(reply, out.status());
 }
-}  // namespace
-
-namespace {
 
 // Whether any op of the transaction, in either branch and at any depth, is
 // one that `is` picks.

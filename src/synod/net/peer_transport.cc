@@ -384,8 +384,9 @@ absl::StatusOr<wire::PeerJoinAnswer> ask_to_join(asio::io_context& io,
   append_frame(out, request.SerializeAsString());
   std::string last_error = "no peers to ask";
   for (const asio::ip::tcp::endpoint& at : peers) {
-    // One synchronous exchange, bounded by `timeout` through the socket's
-    // receive and send timeouts.
+    // One synchronous exchange. The socket's receive and send timeouts bound
+    // each system call, not the exchange: Asio waits again after one
+    // expires, so a peer that accepts and never answers holds the join.
     asio::ip::tcp::socket socket(io);
     asio::error_code ec;
     socket.connect(at, ec);

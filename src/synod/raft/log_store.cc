@@ -182,16 +182,26 @@ void LogStore::append_records(Storage& storage, const std::string& framed, Index
   current.max_index = std::max(current.max_index, max_index);
 }
 
+// The snapshot file: one record of a wire::RaftSnapshotRecord, built in
+// place, so the data (the big part) is copied once, into the file's bytes.
+std::string LogStore::snapshot_file(const Snapshot& snapshot) {
+  std::string file(kRecordHeaderBytes, '\0');
+  wire::RaftSnapshotRecord head;
+  *head.mutable_meta() = snapshot.meta;
+  head.AppendToString(&file);
+  size_t data_at = file.size();
+  file.append(kFieldRoom, '\0');
+  file.append(*snapshot.data);
+  frame_field(&file, data_at, wire::RaftSnapshotRecord::kDataFieldNumber);
+  frame_record(file, 0);
+  return file;
+}
+
 void LogStore::write(Storage& storage, const Ready& ready) {
   if (ready.snapshot) {
     // The snapshot first (atomically), then a fresh segment that says the
     // log starts again after it; the old segments go once this is durable.
-    wire::RaftSnapshotRecord record;
-    *record.mutable_meta() = ready.snapshot->meta;
-    record.set_data(*ready.snapshot->data);
-    std::string file;
-    append_record(file, record.SerializeAsString());
-    storage.overwrite(kSnapshotFile, file);
+    storage.overwrite(kSnapshotFile, snapshot_file(*ready.snapshot));
     wire::RaftLogRecord restart;
     *restart.mutable_restart() = ready.snapshot->meta;
     std::string marker;
@@ -213,18 +223,7 @@ void LogStore::write(Storage& storage, const Ready& ready) {
 }
 
 void LogStore::save_snapshot(Storage& storage, const Snapshot& snapshot, Index compact_to) {
-  // One record of a wire::RaftSnapshotRecord, built in place: the data, the
-  // big part, is copied once, into the file's bytes.
-  std::string file(kRecordHeaderBytes, '\0');
-  wire::RaftSnapshotRecord head;
-  *head.mutable_meta() = snapshot.meta;
-  head.AppendToString(&file);
-  size_t data_at = file.size();
-  file.append(kFieldRoom, '\0');
-  file.append(*snapshot.data);
-  frame_field(&file, data_at, wire::RaftSnapshotRecord::kDataFieldNumber);
-  frame_record(file, 0);
-  storage.overwrite(kSnapshotFile, file);
+  storage.overwrite(kSnapshotFile, snapshot_file(snapshot));
   uint64_t current = segments_.empty() ? 0 : segments_.back().number;
   wanted_.push_back({0, current, compact_to});
 }

@@ -60,6 +60,7 @@ class LogStore {
   size_t segment_count() const { return segments_.size(); }
 
  private:
+  static std::string snapshot_file(const Snapshot& snapshot);
   struct Segment {
     uint64_t number = 0;
     size_t bytes = 0;

@@ -850,9 +850,11 @@ void RaftNode::set_membership(Membership membership) {
 }
 
 // A member just removed gets one last append, whatever its window holds:
-// the entries it lacks (its removal among them) and the commit index.
+// the commit index, and the entries after what was last sent to it (up to
+// one append's bound: a member far behind may not get its removal).
 // Nothing is sent to a non-member again, so a member whose window was full
-// when the change was made would otherwise never hear that it is out.
+// when the change was made would otherwise never hear that it is out;
+// serve stops a removed member that still hears nothing after a while.
 void RaftNode::say_goodbye(NodeId to, Progress& pr) {
   if (pr.state == Progress::State::kSnapshot) return;
   pr.inflight.clear();
