@@ -89,6 +89,9 @@ void Cluster::handle_ready(NodeId id) {
     if (wrote && !disk.entries.empty())
       n.on_persisted(disk.entries.back().index(), disk.entries.back().term());
   }
+  // Every scenario checks each node's own invariants after each step.
+  auto broken = n.check_invariants();
+  EXPECT_FALSE(broken) << "node " << id << ": " << broken->invariant << ": " << broken->detail;
 }
 
 void Cluster::process() {

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "synod/sim/protocol_spec.h"
+#include "synod/sim/specs.h"
 
 namespace synod::sim {
 namespace {
@@ -84,6 +85,73 @@ TEST(Simulation, NotesWrittenOnlyWhenTracedDoNotChangeTheHash) {
   std::stringstream html;
   html << diagram.rdbuf();
   EXPECT_NE(html.str().find("elected"), std::string::npos) << "the notes are in the diagram";
+}
+
+// A protocol whose own state breaks after its 200th input: the simulator
+// asks every protocol for its invariants after every input, and fails the run
+// on the first broken one.
+class BreaksAfter final : public Protocol {
+ public:
+  explicit BreaksAfter(std::unique_ptr<Protocol> inner) : inner_(std::move(inner)) {}
+  void start(Env& env) override {
+    step([&] { inner_->start(env); });
+  }
+  void on_message(Env& env, const Incoming& m) override {
+    step([&] { inner_->on_message(env, m); });
+  }
+  void on_client_request(Env& env, ProcessId c, const wire::ClientRequest& r) override {
+    step([&] { inner_->on_client_request(env, c, r); });
+  }
+  void on_timer(Env& env, uint64_t tag) override {
+    step([&] { inner_->on_timer(env, tag); });
+  }
+  void on_synced(Env& env, SyncId id) override {
+    step([&] { inner_->on_synced(env, id); });
+  }
+  std::optional<BrokenInvariant> check_invariants() const override {
+    if (inputs_ < 200) return inner_->check_invariants();
+    return BrokenInvariant{"injected-corruption", "after input " + std::to_string(inputs_)};
+  }
+
+ private:
+  template <typename F>
+  void step(F f) {
+    ++inputs_;
+    f();
+  }
+  std::unique_ptr<Protocol> inner_;
+  int inputs_ = 0;
+};
+
+class BreakingSpec final : public ProtocolSpec {
+ public:
+  explicit BreakingSpec(std::unique_ptr<ProtocolSpec> inner) : inner_(std::move(inner)) {}
+  std::unique_ptr<Protocol> make_node(NodeId node) override {
+    return std::make_unique<BreaksAfter>(inner_->make_node(node));
+  }
+
+ private:
+  std::unique_ptr<ProtocolSpec> inner_;
+};
+
+TEST(Simulation, ABrokenProtocolInvariantFailsTheRun) {
+  ProtocolInfo info = register_protocol();
+  auto make_inner = info.make;
+  info.make = [make_inner](const SimConfig& c, SimContext& context) {
+    return std::make_unique<BreakingSpec>(make_inner(c, context));
+  };
+  SimConfig c = config("register", 3);
+  auto clean = run_simulation(c);
+  ASSERT_TRUE(clean.ok());
+  EXPECT_TRUE(clean->passed()) << clean->summary_line();
+
+  auto broken = run_simulation(c, info);
+  ASSERT_TRUE(broken.ok()) << broken.status();
+  EXPECT_FALSE(broken->passed());
+  ASSERT_FALSE(broken->invariant_failures.empty());
+  EXPECT_EQ(broken->invariant_failures[0].invariant, "injected-corruption");
+  EXPECT_NE(broken->invariant_failures[0].detail.find("node 0: after input 200"), std::string::npos)
+      << broken->invariant_failures[0].detail;
 }
 
 TEST(Simulation, TheRegisterIsLinearizableUnderEveryFault) {

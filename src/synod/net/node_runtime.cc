@@ -56,6 +56,7 @@ NodeRuntime::NodeRuntime(asio::io_context& io, NodeRuntimeOptions options, Stora
                  if (stopped_) return;
                  ++client_requests_;
                  protocol_.on_client_request(*this, client, request);
+                 after_input();
                }),
       alarm_(io) {
   nodes_.push_back(options_.peers.self);
@@ -72,6 +73,7 @@ absl::Status NodeRuntime::start() {
   if (auto status = transport_.listen(options_.listen_peers); !status.ok()) return status;
   if (auto status = clients_.listen(options_.listen_clients); !status.ok()) return status;
   protocol_.start(*this);
+  after_input();
   transport_.start();
   return absl::OkStatus();
 }
@@ -90,8 +92,19 @@ void NodeRuntime::stop() {
   }
 }
 
+// In builds that check invariants (debug, sanitizers), a protocol whose own
+// state broke stops the node before it acts on it.
+void NodeRuntime::after_input() const {
+#ifdef SYNOD_CHECK_INVARIANTS
+  if (auto broken = protocol_.check_invariants())
+    SYNOD_ASSERT_MSG(false, (broken->invariant + ": " + broken->detail).c_str());
+#endif
+}
+
 void NodeRuntime::synced(SyncId id) {
-  if (!stopped_) protocol_.on_synced(*this, id);
+  if (stopped_) return;
+  protocol_.on_synced(*this, id);
+  after_input();
 }
 
 Time NodeRuntime::now() const {
@@ -180,6 +193,7 @@ void NodeRuntime::attempt(uint64_t id) {
   local.retry = 0;
   local.passed_on = false;
   protocol_.on_client_request(*this, kLocalBase + static_cast<ProcessId>(id), local.request);
+  after_input();
 }
 
 void NodeRuntime::finish_local(uint64_t id, const wire::ClientReply& reply) {
@@ -239,6 +253,7 @@ void NodeRuntime::forwarded_in(NodeId from, wire::PeerMessage& message) {
   passed_on_[client] = {from, message.forward_id(), now()};
   ++client_requests_;
   protocol_.on_client_request(*this, client, message.forward());
+  after_input();
 }
 
 void NodeRuntime::deliver(NodeId from, wire::PeerMessage& message) {
@@ -250,9 +265,11 @@ void NodeRuntime::deliver(NodeId from, wire::PeerMessage& message) {
     cancel_timer(waiting->second);
     calls_.erase(waiting);
     protocol_.on_response(*this, message.call(), message.payload());
+    after_input();
     return;
   }
   protocol_.on_message(*this, Incoming{from, message.payload(), message.call()});
+  after_input();
 }
 
 void NodeRuntime::note(std::string_view text) {
@@ -310,12 +327,14 @@ void NodeRuntime::fire_timers() {
     if (timer.call) {
       calls_.erase(*timer.call);
       protocol_.on_call_failed(*this, *timer.call);
+      after_input();
     } else if (timer.submitted) {
       answer(*timer.submitted, rejected("request timed out"));
     } else if (timer.retry) {
       if (local_.count(*timer.retry)) attempt(*timer.retry);
     } else {
       protocol_.on_timer(*this, timer.tag);
+      after_input();
     }
   }
   arm_timer();

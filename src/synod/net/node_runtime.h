@@ -60,7 +60,9 @@ class NodeRuntime final : private Env {
   // An operator's action on the protocol (a membership change, a leadership
   // transfer), with this runtime as its Env. On the loop; not after stop().
   void operate(const std::function<void(Env&)>& action) {
-    if (!stopped_) action(*this);
+    if (stopped_) return;
+    action(*this);
+    after_input();
   }
 
   const PeerTransport& transport() const { return transport_; }
@@ -88,6 +90,7 @@ class NodeRuntime final : private Env {
   bool tracing() const override { return true; }
   void note(std::string_view text) override;
 
+  void after_input() const;
   // To a peer over TCP, or to this node through the loop.
   void route(ProcessId to, wire::PeerMessage message);
   void finish_local(uint64_t id, const wire::ClientReply& reply);

@@ -1,11 +1,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 
 #include "synod/base/rng.h"
 #include "synod/base/types.h"
+#include "synod/protocol/invariant.h"
 #include "synod/protocol/storage.h"
 #include "synod/wire/client.pb.h"
 
@@ -77,6 +79,14 @@ class Protocol {
   virtual void on_call_failed(Env& env, CallId call);
   // Every write issued before sync `id` is now durable.
   virtual void on_synced(Env& env, SyncId id);
+
+  // Checks what must hold of this node's own state between inputs (for Raft:
+  // commit never past the last index, match never past next) and names the
+  // first thing that does not. The simulator calls it after every input of
+  // every run; the real runtime after every input in builds with
+  // SYNOD_CHECK_INVARIANTS (debug and sanitizer builds), where a broken one
+  // stops the node. Cheap: no walk over the log or the store.
+  virtual std::optional<BrokenInvariant> check_invariants() const { return std::nullopt; }
 };
 
 }  // namespace synod

@@ -124,6 +124,15 @@ std::optional<NodeId> RaftEngine::leader() const {
   return node_ ? node_->leader() : std::nullopt;
 }
 
+std::optional<BrokenInvariant> RaftEngine::check_invariants() const {
+  if (!node_) return std::nullopt;  // not started
+  if (applied_ > node_->log().commit())
+    return BrokenInvariant{"applied-within-commit", "the engine applied " +
+                                                        std::to_string(applied_) + ", commit is " +
+                                                        std::to_string(node_->log().commit())};
+  return node_->check_invariants();
+}
+
 std::optional<Refusal> RaftEngine::change_membership(Env& env, const MembershipChange& change) {
   catch_up_ticks(env);
   auto result = node_->propose_membership(change);

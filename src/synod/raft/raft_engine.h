@@ -65,6 +65,7 @@ class RaftEngine final : public replication::Replicator {
   std::optional<replication::Refused> propose(Env& env, std::string command) override;
   std::optional<replication::Refused> read(Env& env, uint64_t read) override;
   std::optional<NodeId> leader() const override;
+  std::optional<BrokenInvariant> check_invariants() const override;
 
   // Operator actions.
   std::optional<Refusal> change_membership(Env& env, const MembershipChange& change);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "synod/base/rng.h"
+#include "synod/protocol/invariant.h"
 #include "synod/raft/log.h"
 #include "synod/raft/membership.h"
 #include "synod/raft/progress.h"
@@ -203,8 +204,13 @@ class RaftNode {
   const std::optional<Snapshot>& snapshot() const { return snapshot_; }
   // The membership in effect after entry `index` (for snapshots).
   Membership membership_at(Index index) const;
+  // What must hold between inputs (raft_invariants.cc); the first broken.
+  std::optional<BrokenInvariant> check_invariants() const;
 
  private:
+  // Tests corrupt a node's state to show that check_invariants() sees it.
+  friend struct RaftNodeCorruption;
+
   // Roles.
   void become_follower(Term term, std::optional<NodeId> leader);
   void become_pre_candidate();

@@ -31,6 +31,10 @@ void ReplicaNode::on_synced(Env& env, SyncId id) {
   engine_->on_synced(env, id);
 }
 
+std::optional<BrokenInvariant> ReplicaNode::check_invariants() const {
+  return engine_->check_invariants();
+}
+
 void ReplicaNode::refuse(Env& env, ProcessId client, uint64_t seq, const Refused& why) {
   wire::ClientReply reply;
   reply.set_seq(seq);

@@ -42,6 +42,7 @@ class ReplicaNode final : public Protocol, private Applier {
   void on_client_request(Env& env, ProcessId client, const wire::ClientRequest& request) override;
   void on_timer(Env& env, uint64_t tag) override;
   void on_synced(Env& env, SyncId id) override;
+  std::optional<BrokenInvariant> check_invariants() const override;
 
   Replicator& engine() { return *engine_; }
   const Replicator& engine() const { return *engine_; }

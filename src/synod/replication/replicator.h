@@ -58,6 +58,8 @@ class Replicator {
   // Asks for a linearizable read barrier: read_ready or read_refused follows.
   virtual std::optional<Refused> read(Env& env, uint64_t read) = 0;
   virtual std::optional<NodeId> leader() const = 0;
+  // The protocol's own invariants (Protocol::check_invariants).
+  virtual std::optional<BrokenInvariant> check_invariants() const { return std::nullopt; }
 };
 
 }  // namespace synod::replication

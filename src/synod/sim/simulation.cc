@@ -487,6 +487,8 @@ bool Simulation::hold_if_paused(Node& node, const Event& e) {
 }
 
 void Simulation::after_step(Node& node) {
+  if (auto broken = node.protocol->check_invariants())
+    invariant_failed(broken->invariant, "node " + std::to_string(node.id) + ": " + broken->detail);
   spec_->after_step(node.id);
   if (leader_lost_at_ && spec_->leader()) {
     report_.failovers_ns.push_back(now_ - *leader_lost_at_);
