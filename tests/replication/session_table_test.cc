@@ -17,22 +17,22 @@ wire::ClientReply reply(uint64_t seq, std::string value) {
 TEST(SessionTable, ARetryIsAnsweredWithTheRecordedReply) {
   SessionTable t;
   EXPECT_EQ(t.check(7, 1, nullptr), SessionTable::Seen::kNew);
-  t.record(7, 1, reply(1, "first"), 10);
+  t.record(7, 1, 0, reply(1, "first"), 10);
   wire::ClientReply got;
   EXPECT_EQ(t.check(7, 1, &got), SessionTable::Seen::kDuplicate);
   EXPECT_EQ(got.kv().value(), "first");
   EXPECT_EQ(t.check(7, 2, nullptr), SessionTable::Seen::kNew);
-  t.record(7, 2, reply(2, "second"), 11);
+  t.record(7, 2, 0, reply(2, "second"), 11);
   EXPECT_EQ(t.check(7, 1, nullptr), SessionTable::Seen::kStale);
   EXPECT_EQ(t.check(8, 1, nullptr), SessionTable::Seen::kNew) << "clients are separate";
 }
 
 TEST(SessionTable, TheSessionUsedLongestAgoIsEvictedPastTheLimit) {
   SessionTable t(2);
-  t.record(1, 1, reply(1, "a"), 10);
-  t.record(2, 1, reply(1, "b"), 11);
-  t.record(1, 2, reply(2, "c"), 12);  // client 1 is now the more recent
-  t.record(3, 1, reply(1, "d"), 13);
+  t.record(1, 1, 0, reply(1, "a"), 10);
+  t.record(2, 1, 0, reply(1, "b"), 11);
+  t.record(1, 2, 0, reply(2, "c"), 12);  // client 1 is now the more recent
+  t.record(3, 1, 0, reply(1, "d"), 13);
   EXPECT_EQ(t.size(), 2u);
   EXPECT_EQ(t.check(2, 1, nullptr), SessionTable::Seen::kNew) << "client 2 was evicted";
   EXPECT_EQ(t.check(1, 2, nullptr), SessionTable::Seen::kDuplicate);
@@ -40,8 +40,8 @@ TEST(SessionTable, TheSessionUsedLongestAgoIsEvictedPastTheLimit) {
 
 TEST(SessionTable, ASnapshotCarriesTheSessions) {
   SessionTable t;
-  t.record(1, 5, reply(5, "x"), 20);
-  t.record(2, 9, reply(9, "y"), 21);
+  t.record(1, 5, 0, reply(5, "x"), 20);
+  t.record(2, 9, 0, reply(9, "y"), 21);
   wire::ReplicaSnapshot snapshot;
   t.save(snapshot);
   SessionTable restored;
@@ -50,6 +50,87 @@ TEST(SessionTable, ASnapshotCarriesTheSessions) {
   EXPECT_EQ(restored.check(2, 9, &got), SessionTable::Seen::kDuplicate);
   EXPECT_EQ(got.kv().value(), "y");
   EXPECT_EQ(restored.check(1, 4, nullptr), SessionTable::Seen::kStale);
+}
+
+// A member numbers the requests of all its callers in one session: many are
+// under way at once, and each says the lowest one still waited for.
+TEST(SessionTable, ManyRequestsUnderWayAreEachAppliedOnce) {
+  SessionTable t;
+  t.record(7, 3, 1, reply(3, "third"), 10);  // 1 and 2 still under way
+  EXPECT_EQ(t.check(7, 1, nullptr), SessionTable::Seen::kNew);
+  EXPECT_EQ(t.check(7, 2, nullptr), SessionTable::Seen::kNew);
+  EXPECT_EQ(t.check(7, 3, nullptr), SessionTable::Seen::kDuplicate);
+  t.record(7, 1, 1, reply(1, "first"), 11);
+  wire::ClientReply got;
+  EXPECT_EQ(t.check(7, 1, &got), SessionTable::Seen::kDuplicate);
+  EXPECT_EQ(got.kv().value(), "first");
+  EXPECT_EQ(t.check(7, 3, &got), SessionTable::Seen::kDuplicate);
+  EXPECT_EQ(got.kv().value(), "third");
+  // Request 4 says 2 is the lowest still waited for: 1 is forgotten.
+  t.record(7, 4, 2, reply(4, "fourth"), 12);
+  EXPECT_EQ(t.check(7, 1, nullptr), SessionTable::Seen::kStale);
+  EXPECT_EQ(t.check(7, 2, nullptr), SessionTable::Seen::kNew) << "still under way";
+  // 2 was given up on: the next request says so, and a late copy of 2 is
+  // never applied.
+  t.record(7, 5, 5, reply(5, "fifth"), 13);
+  EXPECT_EQ(t.check(7, 2, nullptr), SessionTable::Seen::kStale);
+  EXPECT_EQ(t.check(7, 3, nullptr), SessionTable::Seen::kStale);
+  EXPECT_EQ(t.check(7, 5, nullptr), SessionTable::Seen::kDuplicate);
+}
+
+TEST(SessionTable, AClientCannotMoveItsFloorPastItsOwnRequestOrBack) {
+  SessionTable t;
+  t.record(1, 5, 9, reply(5, "a"), 10);  // claims 9: only 5 counts
+  EXPECT_EQ(t.check(1, 5, nullptr), SessionTable::Seen::kDuplicate);
+  EXPECT_EQ(t.check(1, 4, nullptr), SessionTable::Seen::kStale);
+  EXPECT_EQ(t.check(1, 6, nullptr), SessionTable::Seen::kNew);
+  t.record(1, 7, 2, reply(7, "b"), 11);  // the floor never moves back
+  EXPECT_EQ(t.check(1, 4, nullptr), SessionTable::Seen::kStale);
+  EXPECT_EQ(t.check(1, 5, nullptr), SessionTable::Seen::kDuplicate);
+}
+
+TEST(SessionTable, AWindowPastItsLimitForgetsTheOldest) {
+  SessionTable t;
+  uint64_t n = SessionTable::kMaxWindow + 2;
+  for (uint64_t seq = 2; seq <= n; ++seq)
+    t.record(1, seq, 1, reply(seq, "v"), seq);
+  // Request 1 never came; the window holds the newest kMaxWindow.
+  EXPECT_EQ(t.check(1, 1, nullptr), SessionTable::Seen::kStale);
+  EXPECT_EQ(t.check(1, 2, nullptr), SessionTable::Seen::kStale);
+  EXPECT_EQ(t.check(1, 3, nullptr), SessionTable::Seen::kDuplicate);
+  EXPECT_EQ(t.check(1, n, nullptr), SessionTable::Seen::kDuplicate);
+}
+
+TEST(SessionTable, ASnapshotKeepsEveryRequestInTheWindow) {
+  SessionTable t;
+  t.record(7, 3, 1, reply(3, "third"), 10);
+  t.record(7, 5, 1, reply(5, "fifth"), 11);
+  wire::ReplicaSnapshot snapshot;
+  t.save(snapshot);
+  SessionTable restored;
+  restored.load(snapshot);
+  EXPECT_EQ(restored.check(7, 1, nullptr), SessionTable::Seen::kNew);
+  EXPECT_EQ(restored.check(7, 3, nullptr), SessionTable::Seen::kDuplicate);
+  wire::ClientReply got;
+  EXPECT_EQ(restored.check(7, 5, &got), SessionTable::Seen::kDuplicate);
+  EXPECT_EQ(got.kv().value(), "fifth");
+}
+
+// Snapshots written before sessions held many requests kept one (seq, reply).
+TEST(SessionTable, AnOldSnapshotIsReadAsOneRequestApplied) {
+  wire::ReplicaSnapshot snapshot;
+  wire::ClientSession& s = *snapshot.add_sessions();
+  s.set_client(4);
+  s.set_seq(9);
+  *s.mutable_reply() = reply(9, "old");
+  s.set_index(30);
+  SessionTable t;
+  t.load(snapshot);
+  wire::ClientReply got;
+  EXPECT_EQ(t.check(4, 9, &got), SessionTable::Seen::kDuplicate);
+  EXPECT_EQ(got.kv().value(), "old");
+  EXPECT_EQ(t.check(4, 8, nullptr), SessionTable::Seen::kStale);
+  EXPECT_EQ(t.check(4, 10, nullptr), SessionTable::Seen::kNew);
 }
 
 TEST(KvStateMachine, ASnapshotRestoresEveryPairAndGarbageIsRefused) {

@@ -20,6 +20,7 @@
 
 #include "synod/base/record.h"
 #include "synod/check/history.h"
+#include "synod/net/peer_transport.h"
 #include "synod/wire/peer.pb.h"
 #include "synod/wire/raft.pb.h"
 
@@ -452,7 +453,7 @@ TEST(Serve, BadPeerAndClientInputClosesOnlyThatConnection) {
     frame.mutable_hello()->set_cluster_id(cluster);
     frame.mutable_hello()->set_from(from);
     frame.mutable_hello()->set_to(to);
-    frame.mutable_hello()->set_version(1);
+    frame.mutable_hello()->set_version(net::kPeerWireVersion);
     return framed(frame.SerializeAsString());
   };
   const std::string not_protobuf(16, '\xff');  // a varint that never ends
@@ -512,7 +513,8 @@ TEST(Serve, BadPeerAndClientInputClosesOnlyThatConnection) {
     return framed(frame.SerializeAsString());
   };
   for (auto [bytes, expected] :
-       {std::pair{join("http://127.0.0.1:1", 1), std::string("no member has peer URL")},
+       {std::pair{join("http://127.0.0.1:1", net::kPeerWireVersion),
+                  std::string("no member has peer URL")},
         std::pair{join("http://127.0.0.1:1", 99), std::string("wire version 99")}}) {
     std::string answered;
     expect_closed(c.peer_port(target), bytes, "peer: " + expected, &answered);

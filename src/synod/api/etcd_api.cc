@@ -19,6 +19,9 @@ grpc::Status to_grpc(const wire::ClientReply& reply) {
     case wire::ClientReply::kRejected:
       return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                           "etcdserver: " + reply.rejected().reason());
+    case wire::ClientReply::kTimedOut:
+      // etcd's ErrTimeout; the reason says more in the member's log only.
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: request timed out");
     default:
       return grpc::Status(grpc::StatusCode::INTERNAL, "etcdserver: an answer of the wrong kind");
   }

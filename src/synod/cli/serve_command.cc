@@ -57,6 +57,22 @@ std::string metrics_text(const raft::RaftEngine& engine, const replication::Repl
             static_cast<double>(runtime.client_replies()));
   m.gauge("synod_client_connections", "open client connections",
           static_cast<double>(runtime.client_server().connections()));
+  const auto& requests = replica.counters();
+  m.gauge("synod_requests_waiting",
+          "client requests this member holds: to apply, to read, or to try again",
+          static_cast<double>(replica.waiting()));
+  m.counter("synod_requests_retried_total",
+            "requests this member tried again (no leader, a new leader, nothing came of it)",
+            static_cast<double>(requests.retries));
+  m.counter("synod_requests_timed_out_total", "requests answered at their deadline",
+            static_cast<double>(requests.timed_out));
+  m.counter("synod_requests_duplicates_total",
+            "copies of a request answered from its session, not applied again",
+            static_cast<double>(requests.duplicates));
+  m.counter("synod_requests_stale_total", "late copies skipped: their sender had moved on",
+            static_cast<double>(requests.stale));
+  m.counter("synod_requests_passed_on_total", "requests other members passed on to this one",
+            static_cast<double>(requests.forwarded_in));
   m.counter("synod_disk_syncs_total", "syncs asked for",
             static_cast<double>(disk.syncs_completed()));
   m.counter("synod_disk_fsync_rounds_total", "fdatasync rounds (syncs share them: group commit)",

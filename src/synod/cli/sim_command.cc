@@ -31,6 +31,8 @@ struct SimOptions {
   std::string nemesis = "none";
   int clients = sim::WorkloadConfig{}.clients;
   int keys = sim::WorkloadConfig{}.keys;
+  double through_member = sim::WorkloadConfig{}.through_member;
+  std::string clients_stop;
   std::string bug;
   std::string clock_offset;
   std::string fault_every, fault_length;
@@ -64,6 +66,13 @@ void add_shared_options(CLI::App& cmd, SimOptions& o, bool with_protocol = true)
       ->capture_default_str();
   cmd.add_option("--clients", o.clients, "simulated clients")->capture_default_str();
   cmd.add_option("--keys", o.keys, "keys the workload touches")->capture_default_str();
+  cmd.add_option("--through-member", o.through_member,
+                 "share of clients that leave each request to one member, as etcd's clients do "
+                 "with synod serve (Raft, Multi-Paxos): the member retries, clients never do")
+      ->capture_default_str();
+  cmd.add_option("--clients-stop", o.clients_stop,
+                 "clients begin nothing new in the last DURATION of the run, and every "
+                 "member's waiting requests must be answered by the end (e.g. 5s)");
   cmd.add_option("--bug", o.bug, "inject a known bug (--bug list names them)");
   cmd.add_option("--fault-every", o.fault_every,
                  "mean time between two faults of one kind (default 3s; swarm picks its own)");
@@ -91,6 +100,12 @@ std::optional<sim::SimConfig> make_config(const SimOptions& o) {
   c.bug = o.bug;
   c.workload.clients = o.clients;
   c.workload.keys = o.keys;
+  c.workload.through_member = o.through_member;
+  if (!o.clients_stop.empty()) {
+    auto stop = parse_duration(o.clients_stop);
+    if (!stop) return fail("--clients-stop: not a duration: '" + o.clients_stop + "'");
+    c.workload.stop_before_end = *stop;
+  }
   auto duration = parse_duration(o.duration);
   if (!duration) return fail("--duration: not a duration: '" + o.duration + "' (try 30s, 2m)");
   c.duration = *duration;

@@ -114,6 +114,10 @@ void KvClient::on_frame(std::string_view bytes) {
                                  ? std::optional<NodeId>(reply.redirect().node())
                                  : std::nullopt);
       return;
+    case wire::ClientReply::kTimedOut:
+      // It may still apply; a copy under the same number is safe anywhere.
+      try_next("timed out at the member: " + reply.timed_out().reason(), std::nullopt);
+      return;
     case wire::ClientReply::kEtcd:  // this client sends only KvOps: not its answer
     case wire::ClientReply::kRejected:
     case wire::ClientReply::OUTCOME_NOT_SET:

@@ -11,26 +11,17 @@ namespace synod::net {
 namespace {
 
 // Client process ids: the client port's from kFirstClientId, requests
-// submitted here from kLocalBase, requests other members passed on from
-// kPassedOnBase. Each range wraps around on its own.
+// submitted here from kLocalBase (wrapping around within their range).
 constexpr ProcessId kLocalBase = 0x8000'0000u;
-constexpr ProcessId kPassedOnBase = 0xC000'0000u;
 constexpr uint64_t kRangeSize = 0x4000'0000u;
-// Bounds on what other members and local callers can make this node hold.
+// Requests submitted here and waiting, at most.
 constexpr size_t kMaxLocalWaiting = 65'536;
-// A request refused for want of a leader waits this long before it is
-// tried again.
-constexpr Duration kRetryAfter = std::chrono::milliseconds(20);
-constexpr size_t kMaxPassedOn = 65'536;
-// A passed-on request whose reply never came (its command was dropped by a
-// leader change) is forgotten after this; its sender has timed out by then.
-constexpr Duration kPassedOnLifetime = std::chrono::seconds(60);
+// A protocol answers a submitted request by its timeout; should it not, the
+// caller hears this much later.
+constexpr Duration kLastResortGrace = std::chrono::seconds(1);
 
 bool is_local(ProcessId p) {
-  return p >= kLocalBase && p < kPassedOnBase;
-}
-bool is_passed_on(ProcessId p) {
-  return p >= kPassedOnBase;
+  return p >= kLocalBase && p < kLocalBase + kRangeSize;
 }
 
 wire::ClientReply rejected(std::string why) {
@@ -88,7 +79,10 @@ void NodeRuntime::stop() {
   auto waiting = std::move(local_);
   local_.clear();
   for (auto& [id, local] : waiting) {
-    local.done(rejected("the member is shutting down"));
+    // Taken or not, nobody here will learn: the outcome is unknown.
+    wire::ClientReply reply;
+    reply.mutable_timed_out()->set_reason("the member is shutting down");
+    local.done(reply);
   }
 }
 
@@ -150,115 +144,45 @@ void NodeRuntime::respond(const Incoming& request, Bytes payload) {
 
 void NodeRuntime::reply(ProcessId client, const wire::ClientReply& reply) {
   ++client_replies_;
-  if (is_local(client)) {
-    finish_local(client - kLocalBase, reply);
-  } else if (is_passed_on(client)) {
-    auto it = passed_on_.find(client);
-    if (it == passed_on_.end()) return;
-    wire::PeerMessage back;
-    back.set_forward_id(it->second.forward_id);
-    *back.mutable_forward_reply() = reply;
-    NodeId to = it->second.from;
-    passed_on_.erase(it);
-    route(to, std::move(back));
-  } else {
+  if (is_local(client))
+    answer(client - kLocalBase, reply);
+  else
     clients_.reply(client, reply);
-  }
 }
 
-// ---- requests submitted on this node, passed on to the leader --------------
+// ---- requests submitted on this node ------------------------------------------
 
 void NodeRuntime::submit(wire::ClientRequest request, Duration timeout, ReplyHandler done) {
   if (stopped_) return done(rejected("the member is shutting down"));
-  if (local_.size() >= kMaxLocalWaiting) return done(rejected("too many requests waiting"));
+  if (local_.size() >= kMaxLocalWaiting) return done(rejected("too many requests"));
   uint64_t id;
   do {
     id = next_local_++ % kRangeSize;
   } while (local_.count(id));
-  request.set_one_shot(true);
-  request.set_client((uint64_t{self()} + 1) << 40 | id);
-  request.set_seq(1);
-  TimerId deadline = set_timer(timeout, 0);
+  request.set_through_member(true);
+  request.set_timeout_ms(static_cast<uint32_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()));
+  request.set_client(0);
+  request.set_seq(id);
+  TimerId deadline = set_timer(timeout + kLastResortGrace, 0);
   deadlines_[{timers_[deadline], deadline}].submitted = id;
-  Local& local = local_[id];
-  local.request = std::move(request);
-  local.done = std::move(done);
-  local.deadline = deadline;
+  local_[id] = Local{std::move(done), deadline};
   ++client_requests_;
-  attempt(id);
-}
-
-void NodeRuntime::attempt(uint64_t id) {
-  Local& local = local_.at(id);
-  local.retry = 0;
-  local.passed_on = false;
-  protocol_.on_client_request(*this, kLocalBase + static_cast<ProcessId>(id), local.request);
+  protocol_.on_client_request(*this, kLocalBase + static_cast<ProcessId>(id), request);
   after_input();
-}
-
-void NodeRuntime::finish_local(uint64_t id, const wire::ClientReply& reply) {
-  auto it = local_.find(id);
-  if (it == local_.end()) return;  // answered already, or timed out
-  Local& local = it->second;
-  if (local.retry) return;  // a stale reply: it is waiting to try again
-  if (reply.has_redirect() && reply.redirect().known() && reply.redirect().node() != self() &&
-      !local.passed_on) {
-    // Not the leader here: pass it on, once. The leader's reply (or its
-    // own redirect, if leadership moved again) comes back as is.
-    local.passed_on = true;
-    wire::PeerMessage message;
-    message.set_forward_id(id);
-    *message.mutable_forward() = local.request;
-    route(reply.redirect().node(), std::move(message));
-    return;
-  }
-  if (reply.has_redirect()) {
-    // No leader known, or leadership moved while it was passed on: it was
-    // not taken, so it is safe to try again, until its deadline.
-    local.retry = set_timer(kRetryAfter, 0);
-    deadlines_[{timers_[local.retry], local.retry}].retry = id;
-    return;
-  }
-  answer(id, reply);
 }
 
 void NodeRuntime::answer(uint64_t id, const wire::ClientReply& reply) {
   auto it = local_.find(id);
-  if (it == local_.end()) return;
+  if (it == local_.end()) return;  // answered already
   ReplyHandler done = std::move(it->second.done);
   cancel_timer(it->second.deadline);
-  if (it->second.retry) cancel_timer(it->second.retry);
   local_.erase(it);
   done(reply);
 }
 
-void NodeRuntime::forwarded_in(NodeId from, wire::PeerMessage& message) {
-  if (message.has_forward_reply()) {
-    if (from == self() || !local_.count(message.forward_id())) return;
-    finish_local(message.forward_id(), message.forward_reply());
-    return;
-  }
-  // Forget passed-on requests whose replies will never come: a walk over
-  // them all, so at most once a second, not on every request.
-  if (now() - last_sweep_ >= std::chrono::seconds(1)) {
-    last_sweep_ = now();
-    for (auto it = passed_on_.begin(); it != passed_on_.end();)
-      it = now() - it->second.at > kPassedOnLifetime ? passed_on_.erase(it) : std::next(it);
-  }
-  if (passed_on_.size() >= kMaxPassedOn) return;  // the sender times out
-  ProcessId client;
-  do {
-    client = kPassedOnBase + static_cast<ProcessId>(next_passed_on_++ % kRangeSize);
-  } while (passed_on_.count(client));
-  passed_on_[client] = {from, message.forward_id(), now()};
-  ++client_requests_;
-  protocol_.on_client_request(*this, client, message.forward());
-  after_input();
-}
-
 void NodeRuntime::deliver(NodeId from, wire::PeerMessage& message) {
   if (stopped_) return;
-  if (message.has_forward() || message.has_forward_reply()) return forwarded_in(from, message);
   if (message.response()) {
     auto waiting = calls_.find(message.call());
     if (waiting == calls_.end()) return;  // timed out already: dropped, as promised
@@ -329,9 +253,11 @@ void NodeRuntime::fire_timers() {
       protocol_.on_call_failed(*this, *timer.call);
       after_input();
     } else if (timer.submitted) {
-      answer(*timer.submitted, rejected("request timed out"));
-    } else if (timer.retry) {
-      if (local_.count(*timer.retry)) attempt(*timer.retry);
+      spdlog::warn("{}: the protocol never answered a request; timed out",
+                   options_.peers.self_name);
+      wire::ClientReply late;
+      late.mutable_timed_out()->set_reason("request timed out");
+      answer(*timer.submitted, late);
     } else {
       protocol_.on_timer(*this, timer.tag);
       after_input();

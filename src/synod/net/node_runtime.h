@@ -46,14 +46,11 @@ class NodeRuntime final : private Env {
   void synced(SyncId id);
 
   // Hands `request` to the protocol as a client of this node would, on the
-  // loop's thread; `done` gets the reply, on the loop too. When this node
-  // is not the leader, the request is passed on to the leader over the peer
-  // link and the leader's reply comes back the same way. Without a reply
-  // within `timeout` (a leader change dropped the command), `done` gets a
-  // Rejected reply saying so. While no leader is known, or leadership moves
-  // under it, the request (which was then not taken) is tried again every
-  // 20 ms until its timeout, as etcd waits for a leader rather than failing. The request is sent
-  // one_shot with a client id unique to this node and request.
+  // loop's thread; `done` gets the reply, on the loop too. The request is
+  // left to the member (through_member: ReplicaNode numbers it in its own
+  // session, passes it on to the leader, tries again while no leader is
+  // known, and answers by `timeout`). Should a protocol never answer, `done`
+  // gets TimedOut a little after `timeout`.
   using ReplyHandler = std::function<void(const wire::ClientReply& reply)>;
   void submit(wire::ClientRequest request, Duration timeout, ReplyHandler done);
 
@@ -93,22 +90,17 @@ class NodeRuntime final : private Env {
   void after_input() const;
   // To a peer over TCP, or to this node through the loop.
   void route(ProcessId to, wire::PeerMessage message);
-  void finish_local(uint64_t id, const wire::ClientReply& reply);
-  void forwarded_in(NodeId from, wire::PeerMessage& message);
   void deliver(NodeId from, wire::PeerMessage& message);
   void arm_timer();
   void fire_timers();
 
-  // A timer is the protocol's (tag), a call's deadline, a submitted
-  // request's deadline, or the moment to try a submitted request again.
+  // A timer is the protocol's (tag), a call's deadline, or the last-resort
+  // deadline of a submitted request.
   struct Timer {
     uint64_t tag = 0;
     std::optional<CallId> call;
     std::optional<uint64_t> submitted;
-    std::optional<uint64_t> retry;
   };
-  // Hands a submitted request to the protocol (again).
-  void attempt(uint64_t id);
   // The final answer to a submitted request.
   void answer(uint64_t id, const wire::ClientReply& reply);
 
@@ -132,23 +124,11 @@ class NodeRuntime final : private Env {
   CallId next_call_ = 1;
   // Requests submitted here, waiting for their reply (by local id).
   struct Local {
-    wire::ClientRequest request;
     ReplyHandler done;
     TimerId deadline = 0;
-    TimerId retry = 0;  // nonzero: waiting to try again
-    bool passed_on = false;
   };
   std::map<uint64_t, Local> local_;
   uint64_t next_local_ = 1;
-  // Requests other members passed on to this one: where each reply goes.
-  struct PassedOn {
-    NodeId from;
-    uint64_t forward_id;
-    Time at;
-  };
-  std::map<ProcessId, PassedOn> passed_on_;
-  Time last_sweep_{};
-  uint64_t next_passed_on_ = 0;
   uint64_t client_requests_ = 0;
   uint64_t client_replies_ = 0;
   bool stopped_ = false;

@@ -8,7 +8,6 @@
 namespace synod::net {
 
 namespace {
-constexpr uint32_t kWireVersion = 1;
 
 std::string frame_of(const wire::PeerFrame& frame) {
   return frame.SerializeAsString();
@@ -181,7 +180,7 @@ void PeerTransport::connected(Link& link, asio::ip::tcp::socket socket) {
   hello.mutable_hello()->set_cluster_id(options_.cluster_id);
   hello.mutable_hello()->set_from(options_.self);
   hello.mutable_hello()->set_to(link.id);
-  hello.mutable_hello()->set_version(kWireVersion);
+  hello.mutable_hello()->set_version(kPeerWireVersion);
   for (const std::string& url : options_.client_urls)
     hello.mutable_hello()->add_client_urls(url);
   connection->send(frame_of(hello));
@@ -320,10 +319,10 @@ bool PeerTransport::check_hello(const std::shared_ptr<Connection>& connection,
   }
   if (frame.has_join()) {
     wire::PeerFrame answer;
-    if (frame.join().version() != kWireVersion)
+    if (frame.join().version() != kPeerWireVersion)
       answer.mutable_refusal()->set_reason("wire version " +
                                            std::to_string(frame.join().version()) + ", expected " +
-                                           std::to_string(kWireVersion));
+                                           std::to_string(kPeerWireVersion));
     else if (options_.answer_join)
       answer = options_.answer_join(frame.join());
     else
@@ -338,9 +337,9 @@ bool PeerTransport::check_hello(const std::shared_ptr<Connection>& connection,
     return true;
   }
   const wire::PeerHello& hello = frame.hello();
-  if (hello.version() != kWireVersion)
+  if (hello.version() != kPeerWireVersion)
     refusal = "wire version " + std::to_string(hello.version()) + ", expected " +
-              std::to_string(kWireVersion);
+              std::to_string(kPeerWireVersion);
   else if (hello.cluster_id() != options_.cluster_id)
     refusal = "cluster id " + std::to_string(hello.cluster_id()) + ", expected " +
               std::to_string(options_.cluster_id) +
@@ -379,7 +378,7 @@ absl::StatusOr<wire::PeerJoinAnswer> ask_to_join(asio::io_context& io,
                                                  const wire::PeerJoin& join, Duration timeout) {
   wire::PeerFrame request;
   *request.mutable_join() = join;
-  request.mutable_join()->set_version(kWireVersion);
+  request.mutable_join()->set_version(kPeerWireVersion);
   std::string out;
   append_frame(out, request.SerializeAsString());
   std::string last_error = "no peers to ask";

@@ -16,6 +16,11 @@
 
 namespace synod::net {
 
+// The peer protocol's version, in every hello and join: members of another
+// version refuse each other, with the reason. 2: client requests passed on
+// to the leader travel as the replicated service's own messages.
+inline constexpr uint32_t kPeerWireVersion = 2;
+
 struct PeerAddress {
   std::string name;
   asio::ip::tcp::endpoint endpoint;

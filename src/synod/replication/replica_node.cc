@@ -3,6 +3,7 @@
 #include "synod/base/assert.h"
 #include "synod/base/hash64.h"
 #include "synod/protocol/message.h"
+#include "synod/replication/replica_message.h"
 
 namespace synod::replication {
 
@@ -12,26 +13,50 @@ ReplicaNode::ReplicaNode(std::unique_ptr<Replicator> engine, std::unique_ptr<Sta
       machine_(std::move(machine)),
       options_(options),
       listener_(listener) {
-  SYNOD_ASSERT(engine_ && machine_);
+  SYNOD_ASSERT(engine_);
+  SYNOD_ASSERT(machine_);
+  SYNOD_ASSERT(options_.max_waiting > 0);
+  SYNOD_ASSERT(options_.retry_after.count() > 0);
+  SYNOD_ASSERT(options_.resend_after >= options_.retry_after);
 }
 
 void ReplicaNode::start(Env& env) {
+  // Never 0: a session id of 0 is no session.
+  session_ = env.rng().next() | 1;
   engine_->start(env, *this);
+  after_input(env);
 }
 
 void ReplicaNode::on_message(Env& env, const Incoming& message) {
-  engine_->on_message(env, message);
+  if (is_replica_message(message.payload)) {
+    if (!is_client(message.from)) on_replica_message(env, message.from, message.payload);
+  } else {
+    engine_->on_message(env, message);
+  }
+  after_input(env);
 }
 
 void ReplicaNode::on_timer(Env& env, uint64_t tag) {
-  engine_->on_timer(env, tag);
+  if (tag == kSweepTimer) {
+    sweep_armed_ = false;
+    sweep(env);
+  } else {
+    engine_->on_timer(env, tag);
+  }
+  after_input(env);
 }
 
 void ReplicaNode::on_synced(Env& env, SyncId id) {
   engine_->on_synced(env, id);
+  after_input(env);
 }
 
 std::optional<BrokenInvariant> ReplicaNode::check_invariants() const {
+  if (waiting() > options_.max_waiting)
+    return BrokenInvariant{"waiting-bounded", std::to_string(waiting()) + " requests wait, over " +
+                                                  std::to_string(options_.max_waiting)};
+  if (waiting() > 0 && !sweep_armed_)
+    return BrokenInvariant{"every-wait-has-a-deadline", "requests wait with no sweep to end them"};
   return engine_->check_invariants();
 }
 
@@ -51,30 +76,47 @@ void ReplicaNode::on_client_request(Env& env, ProcessId client,
                                     const wire::ClientRequest& request) {
   if (request.command_case() == wire::ClientRequest::COMMAND_NOT_SET) {
     refuse(env, client, request.seq(), {Refused::Reason::kRetryLater, {}, "no command"});
-    return;
+  } else if (waiting() >= options_.max_waiting) {
+    refuse(env, client, request.seq(), {Refused::Reason::kRetryLater, {}, "too many requests"});
+  } else if (machine_->is_read(request)) {
+    client_read(env, client, request, request.through_member());
+  } else if (request.through_member()) {
+    take_over_write(env, client, request);
+  } else {
+    client_write(env, client, request);
   }
-  if (writes_.size() + reads_.size() >= options_.max_waiting) {
-    refuse(env, client, request.seq(), {Refused::Reason::kRetryLater, {}, "too many waiting"});
-    return;
+  after_input(env);
+}
+
+void ReplicaNode::client_read(Env& env, ProcessId client, const wire::ClientRequest& request,
+                              bool owned) {
+  uint64_t id = next_read_++;
+  WaitingRead& r = reads_[id];
+  r.route.client = client;
+  r.request = request;
+  r.deadline = env.now() + options_.request_timeout;
+  r.owned = owned;
+  if (owned) return try_read(env, id);
+  if (auto refused = engine_->read(env, id)) {
+    reads_.erase(id);
+    refuse(env, client, request.seq(), *refused);
   }
-  if (machine_->is_read(request)) {
-    uint64_t id = next_read_++;
-    reads_[id] = {client, request};
-    if (auto refused = engine_->read(env, id)) {
-      reads_.erase(id);
-      refuse(env, client, request.seq(), *refused);
-    }
-    return;
-  }
-  if (!options_.apply_retries_twice && !request.one_shot()) {
-    // Already applied? Answer from the session; older than that: the client
-    // moved on and waits for nothing.
+}
+
+// A client with a session: it sends copies itself, so a replica that does
+// not lead redirects it, and one that does proposes it once per copy.
+void ReplicaNode::client_write(Env& env, ProcessId client, const wire::ClientRequest& request) {
+  if (!options_.apply_retries_twice) {
+    // Already applied? Answer from the session; older than what the client
+    // still waits for: it moved on and waits for nothing.
     wire::ClientReply reply;
     switch (sessions_.check(request.client(), request.seq(), &reply)) {
       case SessionTable::Seen::kDuplicate:
+        ++counters_.duplicates;
         env.reply(client, reply);
         return;
       case SessionTable::Seen::kStale:
+        ++counters_.stale;
         return;
       case SessionTable::Seen::kNew:
         break;
@@ -85,9 +127,13 @@ void ReplicaNode::on_client_request(Env& env, ProcessId client,
     env.reply(client, *refusal);
     return;
   }
-  writes_[request.client()] = {client, request.seq()};
+  WriteKey key{request.client(), request.seq()};
+  WaitingWrite& w = writes_[key];
+  w.reply_to = client;
+  w.reply_seq = request.seq();
+  w.deadline = env.now() + options_.request_timeout;
   if (auto refused = engine_->propose(env, request.SerializeAsString())) {
-    writes_.erase(request.client());
+    writes_.erase(key);
     refuse(env, client, request.seq(), *refused);
   }
 }
@@ -100,39 +146,49 @@ void ReplicaNode::apply(Env& env, uint64_t index, std::string_view command) {
   SYNOD_ASSERT_MSG(request.ParseFromArray(command.data(), static_cast<int>(command.size())),
                    "a committed command does not parse");
   wire::ClientReply reply;
-  bool tracked = !options_.apply_retries_twice && !request.one_shot();
-  SessionTable::Seen seen =
-      tracked ? sessions_.check(request.client(), request.seq(), &reply) : SessionTable::Seen::kNew;
+  SessionTable::Seen seen = options_.apply_retries_twice
+                                ? SessionTable::Seen::kNew
+                                : sessions_.check(request.client(), request.seq(), &reply);
   if (seen == SessionTable::Seen::kNew) {
     reply = machine_->apply(request);
     reply.set_seq(request.seq());
-    if (tracked) sessions_.record(request.client(), request.seq(), reply, index);
+    if (!options_.apply_retries_twice)
+      sessions_.record(request.client(), request.seq(), request.first_unanswered(), reply, index);
+  } else {
+    ++(seen == SessionTable::Seen::kDuplicate ? counters_.duplicates : counters_.stale);
   }
   applied_index_ = index;
   digest_ = Hasher(digest_).add(index).add(command).digest();
   if (listener_) listener_->applied(env.self(), index, digest_);
 
-  auto waiting = writes_.find(request.client());
-  if (waiting != writes_.end() && waiting->second.seq == request.seq() &&
-      seen != SessionTable::Seen::kStale) {
-    env.reply(waiting->second.reply_to, reply);
-    writes_.erase(waiting);
-  }
+  WriteKey key{request.client(), request.seq()};
+  if (seen != SessionTable::Seen::kStale && writes_.count(key)) end_write(env, key, reply);
 }
 
 void ReplicaNode::read_ready(Env& env, uint64_t read) {
   auto it = reads_.find(read);
   if (it == reads_.end()) return;
-  wire::ClientReply reply = machine_->read(it->second.request);
-  reply.set_seq(it->second.request.seq());
-  env.reply(it->second.reply_to, reply);
-  reads_.erase(it);
+  end_read(env, read, machine_->read(it->second.request));
 }
 
 void ReplicaNode::read_refused(Env& env, uint64_t read, const Refused& why) {
   auto it = reads_.find(read);
   if (it == reads_.end()) return;
-  refuse(env, it->second.reply_to, it->second.request.seq(), why);
+  WaitingRead& r = it->second;
+  if (r.owned) {
+    // Leadership moved under the barrier: this member tries again.
+    r.sent_to.reset();
+    r.next_try = env.now() + options_.retry_after;
+    return;
+  }
+  if (r.route.member) {
+    wire::ReplicaMessage m;
+    m.mutable_answer()->set_read(r.route.remote_read);
+    m.mutable_answer()->set_try_again(true);
+    env.send(*r.route.member, replica_message(m));
+  } else {
+    refuse(env, r.route.client, r.request.seq(), why);
+  }
   reads_.erase(it);
 }
 
@@ -157,7 +213,7 @@ std::string ReplicaNode::take_snapshot() {
   return out;
 }
 
-void ReplicaNode::restore_snapshot(Env&, uint64_t index, std::string_view bytes) {
+void ReplicaNode::restore_snapshot(Env& env, uint64_t index, std::string_view bytes) {
   wire::ReplicaSnapshot snapshot;
   SYNOD_ASSERT_MSG(snapshot.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())),
                    "a snapshot does not parse");
@@ -167,6 +223,27 @@ void ReplicaNode::restore_snapshot(Env&, uint64_t index, std::string_view bytes)
   SYNOD_ASSERT(snapshot.index() <= index);
   applied_index_ = index;
   digest_ = snapshot.digest();
+  settle_after_restore(env);
+}
+
+// Writes applied inside a snapshot never pass through apply() here: answer
+// those the restored sessions know.
+void ReplicaNode::settle_after_restore(Env& env) {
+  for (auto it = writes_.begin(); it != writes_.end();) {
+    WriteKey key = (it++)->first;
+    wire::ClientReply reply;
+    switch (sessions_.check(key.first, key.second, &reply)) {
+      case SessionTable::Seen::kDuplicate:
+        end_write(env, key, reply);
+        break;
+      case SessionTable::Seen::kStale:
+        reply.mutable_timed_out()->set_reason("request timed out: its session moved past it");
+        end_write(env, key, reply);
+        break;
+      case SessionTable::Seen::kNew:
+        break;
+    }
+  }
 }
 
 }  // namespace synod::replication

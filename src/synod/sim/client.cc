@@ -23,15 +23,17 @@ check::OpKind op_kind(wire::KvOp::Kind kind) {
 }  // namespace
 
 SimClient::SimClient(ProcessId id, int nodes, const WorkloadConfig& config, bool spread_reads,
-                     bool duplicates, Rng rng)
+                     bool duplicates, bool through_member, Rng rng)
     : id_(id),
       nodes_(nodes),
       config_(config),
       spread_reads_(spread_reads),
       duplicates_(duplicates),
+      through_member_(through_member),
       rng_(std::move(rng)) {
   SYNOD_ASSERT(nodes > 0);
   SYNOD_ASSERT(config.keys > 0);
+  member_ = random_node();
 }
 
 void SimClient::start(ClientHost& host) {
@@ -39,7 +41,7 @@ void SimClient::start(ClientHost& host) {
 }
 
 void SimClient::think(ClientHost& host) {
-  if (finished_) return;
+  if (finished_ || stopped_) return;
   host.client_timer(id_, rng_.exponential_duration(config_.think), seq_ + 1, 0);
 }
 
@@ -88,6 +90,13 @@ void SimClient::on_timer(ClientHost& host, uint64_t seq, uint32_t send_number) {
   }
   // A timeout: only the newest send of the current operation counts.
   if (!in_flight_ || in_flight_->request.seq() != seq || in_flight_->sends != send_number) return;
+  if (through_member_) {
+    // No answer at all (the member crashed, or is paused): the next request
+    // goes to another member, as a client's balancer moves on.
+    member_ = other_node(member_);
+    complete(host, check::Outcome::kUnknown);
+    return;
+  }
   in_flight_->maybe_applied = true;
   leader_hint_.reset();
   if (++in_flight_->timeouts >= static_cast<uint32_t>(config_.attempts)) {
@@ -111,6 +120,17 @@ void SimClient::begin_op(ClientHost& host) {
   if (kv.kind() == wire::KvOp::CAS) f.op.expected = kv.expected();
   f.op.call = host.now_ns();
   in_flight_ = std::move(f);
+  if (through_member_) {
+    in_flight_->request.set_through_member(true);
+    in_flight_->target = member_;
+    ++in_flight_->sends;
+    host.client_send(id_, member_, in_flight_->request);
+    // The member answers by its own deadline; this is for a member that
+    // cannot answer at all.
+    host.client_timer(id_, config_.timeout * config_.attempts, in_flight_->request.seq(),
+                      in_flight_->sends);
+    return;
+  }
   bool read = kv.kind() == wire::KvOp::GET;
   send(host, (read && spread_reads_) || !leader_hint_ ? random_node() : *leader_hint_);
 }
@@ -124,6 +144,9 @@ void SimClient::send(ClientHost& host, NodeId to) {
 }
 
 check::Outcome SimClient::refused_outcome() const {
+  // A member refuses a request left to it only when no copy can apply (it
+  // is never sent twice on the way there).
+  if (through_member_) return check::Outcome::kFailed;
   return in_flight_->maybe_applied || duplicates_ ? check::Outcome::kUnknown
                                                   : check::Outcome::kFailed;
 }
@@ -170,6 +193,18 @@ void SimClient::on_reply(ClientHost& host, const wire::ClientReply& reply) {
     }
     case wire::ClientReply::kRejected:
       complete(host, refused_outcome());
+      return;
+    case wire::ClientReply::kTimedOut:
+      // The member gave up: the command may or may not apply. A client with
+      // a session sends a copy; one that left it to a member moves on.
+      if (through_member_) {
+        member_ = other_node(member_);  // that member cannot get it done
+        return complete(host, check::Outcome::kUnknown);
+      }
+      in_flight_->maybe_applied = true;
+      if (++in_flight_->timeouts >= static_cast<uint32_t>(config_.attempts))
+        return complete(host, check::Outcome::kUnknown);
+      send(host, other_node(in_flight_->target));
       return;
     case wire::ClientReply::kEtcd:  // never asked for: treat as malformed
     case wire::ClientReply::OUTCOME_NOT_SET:

@@ -29,17 +29,24 @@ class SimClient {
  public:
   // `duplicates`: the network may deliver a request twice, so a refusal does
   // not prove that no copy of it will ever be applied.
+  // `through_member`: the client behaves as etcd's clients do with synod
+  // serve: it leaves each request to one member (ClientRequest's
+  // through_member), never sends a copy, and takes a timeout as an unknown
+  // outcome; it moves to another member only after one timed out.
   SimClient(ProcessId id, int nodes, const WorkloadConfig& config, bool spread_reads,
-            bool duplicates, Rng rng);
+            bool duplicates, bool through_member, Rng rng);
 
   void start(ClientHost& host);
   void on_reply(ClientHost& host, const wire::ClientReply& reply);
   // send 0 wakes the client to (re)send; other values time out that send.
   void on_timer(ClientHost& host, uint64_t seq, uint32_t send);
+  // No new operation from now on; the one under way goes on.
+  void stop() { stopped_ = true; }
   // The run is over: an operation still waiting has an unknown outcome.
   void finish(ClientHost& host);
 
   ProcessId id() const { return id_; }
+  bool through_member() const { return through_member_; }
 
  private:
   struct InFlight {
@@ -68,12 +75,15 @@ class SimClient {
   WorkloadConfig config_;
   bool spread_reads_;
   bool duplicates_;
+  bool through_member_;
   Rng rng_;
+  NodeId member_ = 0;  // through_member: the member this client talks to
   uint64_t seq_ = 0;
   std::optional<InFlight> in_flight_;
   std::optional<NodeId> leader_hint_;
   std::map<std::string, std::string> last_seen_;  // key -> last value read or written
   bool finished_ = false;
+  bool stopped_ = false;
 };
 
 // Redirects followed for one operation before giving up on it.

@@ -207,6 +207,10 @@ std::string SimConfig::to_flags() const {
   if (clock.max_drift != 0) out << " --clock-drift " << clock.max_drift;
   if (workload.clients != WorkloadConfig{}.clients) out << " --clients " << workload.clients;
   if (workload.keys != WorkloadConfig{}.keys) out << " --keys " << workload.keys;
+  if (workload.stop_before_end.count() != 0)
+    out << " --clients-stop " << format_duration(workload.stop_before_end);
+  if (workload.through_member != WorkloadConfig{}.through_member)
+    out << " --through-member " << workload.through_member;
   if (!bug.empty()) out << " --bug " << bug;
   if (fixed_options) out << " --fixed-options";
   return out.str();

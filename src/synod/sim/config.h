@@ -162,6 +162,13 @@ struct WorkloadConfig {
   Duration timeout = std::chrono::milliseconds(500);  // per attempt
   int attempts = 3;                                   // then the outcome is unknown
   Duration think = std::chrono::milliseconds(10);     // mean pause between a client's ops
+  // The share of clients that leave each request to one member, as etcd's
+  // clients do with synod serve (where the protocol takes such requests):
+  // the path the real server's requests take, retries and all.
+  double through_member = 0.5;
+  // Clients begin no operation in the last this much of a run, so the
+  // members' queues can be seen to drain (0: they work to the end).
+  Duration stop_before_end{0};
 };
 
 struct SimConfig {

@@ -71,6 +71,9 @@ struct ProtocolInfo {
   bool serves_clients = true;
   bool spread_reads = false;      // clients send reads to any node, not the leader
   bool byzantine_faults = false;  // swarm may pick byzantine faults
+  // Takes requests left to a member (ClientRequest::through_member): some
+  // clients then behave as the real server's (WorkloadConfig::through_member).
+  bool member_requests = false;
   // Progress must resume once faults heal (unless the only server stopped).
   bool check_liveness = false;
   std::function<std::unique_ptr<ProtocolSpec>(const SimConfig&, SimContext&)> make;

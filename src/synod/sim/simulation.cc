@@ -31,6 +31,7 @@ enum class EventKind : uint8_t {
   kSyncDone,
   kClientTimer,
   kNemesis,
+  kClientsStop,
   kEnd
 };
 
@@ -176,7 +177,8 @@ class Simulation final : public SimContext, public FaultHost, public ClientHost 
   void start_node(Node& node);
   void after_step(Node& node);
   void transmit(ProcessId from, ProcessId to, MessageKind kind, CallId call, Bytes payload);
-  void send_one(ProcessId from, ProcessId to, MessageKind kind, CallId call, Bytes payload);
+  void send_one(ProcessId from, ProcessId to, MessageKind kind, CallId call, Bytes payload,
+                bool once = false);
   void trace(TraceEvent::Type type, ProcessId process, std::string_view text);
   std::string label(MessageKind kind, std::string_view payload) const;
   size_t index(ProcessId p) const {
@@ -355,10 +357,14 @@ Simulation::Simulation(const SimConfig& config, const ProtocolInfo& info)
     bool duplicates =
         config_.network.model == NetworkConfig::Model::kArbitrary && config_.network.duplicate > 0;
     Rng client_rng = root_.split("client");
-    for (int c = 0; c < config_.workload.clients; ++c)
+    Rng mode_rng = root_.split("client-mode");
+    for (int c = 0; c < config_.workload.clients; ++c) {
+      bool through_member =
+          info_.member_requests && mode_rng.chance(config_.workload.through_member);
       clients_.emplace_back(kFirstClientId + static_cast<ProcessId>(c), config_.nodes,
-                            config_.workload, info_.spread_reads, duplicates,
+                            config_.workload, info_.spread_reads, duplicates, through_member,
                             client_rng.split(static_cast<uint64_t>(c)));
+    }
   }
   nemesis_ = std::make_unique<Nemesis>(*this, config_.nemesis, config_.clock, config_.nodes,
                                        quiet_from_, root_.split("nemesis"));
@@ -376,6 +382,9 @@ RunReport Simulation::run() {
     client.start(*this);
   nemesis_->start();
   push({.at = end_, .kind = EventKind::kEnd});
+  if (config_.workload.stop_before_end.count() > 0)
+    push({.at = std::max(now_, end_ - config_.workload.stop_before_end.count()),
+          .kind = EventKind::kClientsStop});
 
   while (!queue_.empty()) {
     Event e = queue_.top();
@@ -474,6 +483,10 @@ void Simulation::dispatch(const Event& e) {
       return;
     case EventKind::kNemesis:
       nemesis_->fire(e.id);
+      return;
+    case EventKind::kClientsStop:
+      for (auto& client : clients_)
+        client.stop();
       return;
     case EventKind::kEnd:
       return;
@@ -581,7 +594,7 @@ void Simulation::transmit(ProcessId from, ProcessId to, MessageKind kind, CallId
 }
 
 void Simulation::send_one(ProcessId from, ProcessId to, MessageKind kind, CallId call,
-                          Bytes payload) {
+                          Bytes payload, bool once) {
   size_t fi = index(from), ti = index(to);
   uint64_t number = ++report_.messages_sent;
   uint64_t lamport = lamport_[fi].tick();
@@ -612,7 +625,7 @@ void Simulation::send_one(ProcessId from, ProcessId to, MessageKind kind, CallId
                    .text = lost});
     return;
   }
-  int copies = network_.duplicate() ? 2 : 1;
+  int copies = network_.duplicate() && !once ? 2 : 1;
   for (int copy = 0; copy < copies; ++copy) {
     int64_t at = now_ + network_.delay().count();
     if (network_.fifo()) {
@@ -828,7 +841,10 @@ void Simulation::byzantine(NodeId id, std::optional<ByzantineMode> mode) {
 // ---- ClientHost -----------------------------------------------------------
 
 void Simulation::client_send(ProcessId client, NodeId to, const wire::ClientRequest& request) {
-  transmit(client, to, MessageKind::kClientRequest, 0, request.SerializeAsString());
+  // A request left to a member stands for a call on a client's connection
+  // to it: it may be lost with the member, never arrive twice.
+  bool once = request.through_member();
+  send_one(client, to, MessageKind::kClientRequest, 0, request.SerializeAsString(), once);
 }
 
 void Simulation::client_timer(ProcessId client, Duration after, uint64_t seq, uint32_t send) {
@@ -882,6 +898,11 @@ absl::Status validate_for(const SimConfig& config, const ProtocolInfo* info) {
     return absl::InvalidArgumentError("--clients must be between 1 and " +
                                       std::to_string(kMaxClients));
   if (config.workload.keys < 1) return absl::InvalidArgumentError("--keys must be at least 1");
+  if (config.workload.stop_before_end.count() < 0 ||
+      config.workload.stop_before_end >= config.duration)
+    return absl::InvalidArgumentError("--clients-stop must be shorter than --duration");
+  if (config.workload.through_member < 0 || config.workload.through_member > 1)
+    return absl::InvalidArgumentError("--through-member is a share in [0, 1]");
   if (config.duration.count() <= 0)
     return absl::InvalidArgumentError("--duration must be positive");
   if (config.network.loss < 0 || config.network.loss > 1 || config.network.duplicate < 0 ||

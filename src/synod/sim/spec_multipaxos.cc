@@ -14,9 +14,11 @@
 #include "synod/kv/kv_state_machine.h"
 #include "synod/paxos/multi_paxos.h"
 #include "synod/protocol/message.h"
+#include "synod/replication/replica_message.h"
 #include "synod/replication/replica_node.h"
 #include "synod/sim/paxos_checker.h"
 #include "synod/sim/replica_agreement.h"
+#include "synod/sim/replicas.h"
 #include "synod/sim/report.h"
 #include "synod/sim/specs.h"
 
@@ -75,9 +77,10 @@ class MultiPaxosSpec final : public ProtocolSpec {
         context_(context),
         nodes_(static_cast<size_t>(config.nodes)),
         checker_(nodes_.size(), context),
-        agreement_(context) {
+        agreement_(context),
+        drain_(config, context) {
+    replica_options_ = replica_options(config);
     options_.observer = &checker_;
-    replica_options_.apply_retries_twice = config.bug == "apply-twice";
   }
 
   std::unique_ptr<Protocol> make_node(NodeId id) override {
@@ -85,11 +88,14 @@ class MultiPaxosSpec final : public ProtocolSpec {
     NodeState& node = nodes_[id];
     node.engine = engine.get();
     ++node.incarnation;
-    return std::make_unique<replication::ReplicaNode>(
+    auto replica = std::make_unique<replication::ReplicaNode>(
         std::move(engine), std::make_unique<KvStateMachine>(), replica_options_, &agreement_);
+    drain_.started(id, replica.get());
+    return replica;
   }
 
   void on_crash(NodeId id) override {
+    drain_.crashed(id);
     NodeState& node = nodes_[id];
     if (node.engine && node.engine->started()) snapshots_ += node.engine->snapshots_taken();
     node.engine = nullptr;
@@ -135,6 +141,8 @@ class MultiPaxosSpec final : public ProtocolSpec {
   }
 
   std::string describe(std::string_view payload) const override {
+    if (replication::is_replica_message(payload))
+      return replication::describe_replica_message(payload);
     auto m = parse_message<wire::PaxosMessage>(payload);
     if (!m) return "malformed";
     std::string b = " b" + Ballot::of(m->ballot()).to_string();
@@ -173,6 +181,7 @@ class MultiPaxosSpec final : public ProtocolSpec {
   }
 
   void finish(RunReport& report) override {
+    drain_.finish();
     uint64_t snapshots = snapshots_;
     for (const NodeState& node : nodes_)
       if (node.engine && node.engine->started()) snapshots += node.engine->snapshots_taken();
@@ -200,6 +209,7 @@ class MultiPaxosSpec final : public ProtocolSpec {
   PaxosChecker checker_;
   std::map<Ballot, uint64_t> leaders_;  // ballot -> the incarnation that led it
   ReplicaAgreement agreement_;
+  ReplicaDrain drain_;
   Slot max_chosen_ = 0;
   uint64_t snapshots_ = 0;
 };
@@ -213,7 +223,8 @@ ProtocolInfo multipaxos_protocol() {
           "Multi-Paxos replicating the key-value store: a stable leader chosen by phi "
           "accrual and randomized backoff, batched and pipelined slots, catch-up, "
           "snapshots, reads confirmed by a majority round, client sessions",
-      .bugs = {"ignore-promised-values", "forget-promises", "apply-twice"},
+      .bugs = {"ignore-promised-values", "forget-promises", "apply-twice", "retry-under-new-number", "requests-wait-forever"},
+      .member_requests = true,
       .check_liveness = true,
       .make = [](const SimConfig& c,
                  SimContext& context) { return std::make_unique<MultiPaxosSpec>(c, context); },

@@ -19,9 +19,11 @@
 #include "synod/protocol/message.h"
 #include "synod/raft/lease.h"
 #include "synod/raft/raft_engine.h"
+#include "synod/replication/replica_message.h"
 #include "synod/replication/replica_node.h"
 #include "synod/sim/nemesis.h"
 #include "synod/sim/replica_agreement.h"
+#include "synod/sim/replicas.h"
 #include "synod/sim/report.h"
 #include "synod/sim/specs.h"
 
@@ -95,8 +97,9 @@ class RaftSpec final : public ProtocolSpec {
       : options_(engine_options(config)),
         context_(context),
         nodes_(static_cast<size_t>(config.nodes)),
-        agreement_(context) {
-    replica_options_.apply_retries_twice = config.bug == "apply-twice";
+        agreement_(context),
+        drain_(config, context) {
+    replica_options_ = replica_options(config);
     for (FaultKind kind : config.nemesis.faults)
       crash_stop_ |= kind == FaultKind::kCrashStop;
   }
@@ -108,10 +111,12 @@ class RaftSpec final : public ProtocolSpec {
     node.checked = {};
     auto replica = std::make_unique<replication::ReplicaNode>(
         std::move(engine), std::make_unique<KvStateMachine>(), replica_options_, &agreement_);
+    drain_.started(id, replica.get());
     return replica;
   }
 
   void on_crash(NodeId id) override {
+    drain_.crashed(id);
     NodeState& node = nodes_[id];
     if (node.engine && node.engine->started()) {
       merge(node.promises, node.engine->promises());
@@ -183,6 +188,8 @@ class RaftSpec final : public ProtocolSpec {
   }
 
   std::string describe(std::string_view payload) const override {
+    if (replication::is_replica_message(payload))
+      return replication::describe_replica_message(payload);
     auto m = parse_message<raft::Message>(payload);
     if (!m) return "malformed";
     std::string t = " t" + std::to_string(m->term());
@@ -219,6 +226,7 @@ class RaftSpec final : public ProtocolSpec {
   }
 
   void finish(RunReport& report) override {
+    drain_.finish();
     uint64_t snapshots = snapshots_;
     for (const NodeState& node : nodes_)
       if (node.engine && node.engine->started()) snapshots += node.engine->snapshots_taken();
@@ -389,6 +397,7 @@ class RaftSpec final : public ProtocolSpec {
   std::map<std::pair<Index, Term>, EntryFact> entries_;
   std::map<Index, CommitFact> committed_;
   ReplicaAgreement agreement_;
+  ReplicaDrain drain_;
   Index max_commit_ = 0;
   uint64_t snapshots_ = 0;
   std::set<NodeId> stopped_;
@@ -404,7 +413,9 @@ ProtocolInfo raft_protocol() {
       .summary =
           "Raft replicating the key-value store: pre-vote, check-quorum, ReadIndex "
           "and lease reads, snapshots, membership changes, client sessions",
-      .bugs = {"commit-earlier-term", "vote-without-persist", "stale-read", "apply-twice"},
+      .bugs = {"commit-earlier-term", "vote-without-persist", "stale-read", "apply-twice",
+               "retry-under-new-number", "requests-wait-forever"},
+      .member_requests = true,
       .check_liveness = true,
       .make = [](const SimConfig& c,
                  SimContext& context) { return std::make_unique<RaftSpec>(c, context); },
