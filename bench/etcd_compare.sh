@@ -3,7 +3,11 @@
 # each (fsync on, heartbeat 50 ms, election 500 ms, the same flags), loaded
 # by `synod bench` over gRPC with 256-byte values. Puts at 1, 64 and 256
 # clients; linearizable and serializable ranges and txns at 64. Prints one
-# line per row and the members' peak resident memory, for bench/RESULTS.md.
+# line per row with the members' CPU time per operation (user + system of
+# the three member processes, from /proc, over the run, divided by the
+# operations done: what the server spends, whatever the load generator
+# beside it takes of the two cores) and their peak resident memory, for
+# bench/RESULTS.md.
 #   bench/etcd_compare.sh [DURATION]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +28,17 @@ peak_rss_mb() {  # the largest VmHWM among the members, in MiB
   echo $((worst / 1024))
 }
 
+clock_ticks=$(getconf CLK_TCK)
+members_cpu_ticks() {  # utime + stime of every member, in clock ticks
+  local total=0 fields
+  for n in "${names[@]}"; do
+    # Fields 14 and 15 of /proc/PID/stat, counted after the command's ")".
+    fields=$(sed 's/^.*) //' "/proc/${pid[$n]}/stat" 2>/dev/null | awk '{ print $12 + $13 }')
+    total=$((total + ${fields:-0}))
+  done
+  echo "$total"
+}
+
 row() {  # system op clients conns
   local system=$1 op=$2 clients=$3 conns=$4
   cluster_setup 3
@@ -33,9 +48,15 @@ row() {  # system op clients conns
     sleep 0.1
   done
   printf '%-6s ' "$system"
-  $synod bench --endpoints "$endpoints" --op "$op" --clients "$clients" --conns "$conns" \
-    --duration "$duration" --value-size 256 --keys 100000 2>/dev/null | tr -d '\n'
-  echo "  peak rss $(peak_rss_mb) MiB"
+  local cpu_before line ok cpu_ticks
+  cpu_before=$(members_cpu_ticks)
+  line=$($synod bench --endpoints "$endpoints" --op "$op" --clients "$clients" --conns "$conns" \
+    --duration "$duration" --value-size 256 --keys 100000 2>/dev/null | tr -d '\n')
+  cpu_ticks=$(($(members_cpu_ticks) - cpu_before))
+  ok=$(sed -n 's/.* ok \([0-9]*\) .*/\1/p' <<<"$line")
+  printf '%s  server cpu %s us/op  peak rss %s MiB\n' "$line" \
+    "$(awk -v t="$cpu_ticks" -v hz="$clock_ticks" -v n="${ok:-0}" \
+      'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n; else printf "n/a" }')" "$(peak_rss_mb)"
   local gone=0
   for n in "${names[@]}"; do
     if kill -0 "${pid[$n]}" 2>/dev/null; then

@@ -13,5 +13,5 @@ build_dir="${SYNOD_BUILD_DIR:-$default_dir}"
 
 cmake -S . -B "$build_dir" -G Ninja \
   -DCMAKE_BUILD_TYPE="${SYNOD_BUILD_TYPE:-RelWithDebInfo}" \
-  -DSYNOD_SANITIZE="$sanitize" >/dev/null
+  -DSYNOD_SANITIZE="$sanitize" -DSYNOD_WERROR=ON >/dev/null
 cmake --build "$build_dir"

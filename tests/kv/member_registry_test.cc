@@ -141,5 +141,31 @@ TEST(MemberRegistry, AChangeThatWouldLoseTheQuorumIsRefused) {
             "etcdserver: re-configuration failed due to not enough started members");
 }
 
+// etcd 3.4's counts: a one-member cluster may add a voter, and a learner
+// being promoted counts as started.
+TEST(MemberRegistry, AOneMemberClusterMayAddAVoterAndPromoteALearner) {
+  MemberRegistry r;
+  r.seed({member(0, 11, "a", "http://127.0.0.1:1")});
+  auto check = [&](const wire::ClientRequest& c) {
+    return std::string(
+        check_reconfiguration(r, c.etcd(), [](NodeId n) { return n == 0; }).message());
+  };
+  EXPECT_EQ(check(add(19, "http://127.0.0.1:9")), "");
+  wire::MemberAdd learner;
+  learner.set_id(19);
+  learner.add_peer_urls("http://127.0.0.1:9");
+  learner.set_learner(true);
+  ASSERT_TRUE(r.add(learner).ok());
+  EXPECT_EQ(check(promote(19)), "");
+  // Two voters, one of them never started: a third voter would make three
+  // with one started, short of a quorum of two.
+  wire::MemberAdd voter;
+  voter.set_id(21);
+  voter.add_peer_urls("http://127.0.0.1:21");
+  ASSERT_TRUE(r.add(voter).ok());
+  EXPECT_EQ(check(add(23, "http://127.0.0.1:23")),
+            "etcdserver: re-configuration failed due to not enough started members");
+}
+
 }  // namespace
 }  // namespace synod

@@ -218,6 +218,41 @@ TEST(MvccStore, ComparesOnVersionCreateModAndLeaseTreatAMissingKeyAsZero) {
   EXPECT_FALSE(check(Compare::VERSION, Compare::NOT_EQUAL, 2));
 }
 
+// etcd compares a key, or a range, that holds nothing against an empty
+// key-value; a value compare on it always fails.
+TEST(MvccStore, ARangeOrKeyThatHoldsNothingComparesAsAnEmptyKey) {
+  MvccStore s;
+  put(s, "a", "1");
+  auto holds = [&](const std::string& key, const std::string& end, Compare::CompareTarget target,
+                   Compare::CompareResult result, int64_t number, const std::string& value = "") {
+    etcdserverpb::TxnRequest t;
+    Compare* c = t.add_compare();
+    c->set_key(key);
+    c->set_range_end(end);
+    c->set_target(target);
+    c->set_result(result);
+    c->set_version(number);
+    if (target == Compare::VALUE) c->set_value(value);
+    if (target == Compare::CREATE) c->set_create_revision(number);
+    if (target == Compare::MOD) c->set_mod_revision(number);
+    if (target == Compare::LEASE) c->set_lease(number);
+    return s.txn(t, no_leases, nullptr)->succeeded();
+  };
+  for (std::string end : {"", "y"}) {  // the key "x", or the range [x, y): nothing there
+    SCOPED_TRACE("range end '" + end + "'");
+    EXPECT_FALSE(holds("x", end, Compare::VERSION, Compare::GREATER, 0));
+    EXPECT_TRUE(holds("x", end, Compare::VERSION, Compare::EQUAL, 0));
+    EXPECT_TRUE(holds("x", end, Compare::CREATE, Compare::LESS, 5));
+    EXPECT_FALSE(holds("x", end, Compare::MOD, Compare::NOT_EQUAL, 0));
+    EXPECT_TRUE(holds("x", end, Compare::LEASE, Compare::EQUAL, 0));
+    EXPECT_FALSE(holds("x", end, Compare::VALUE, Compare::EQUAL, 0, ""));
+    EXPECT_FALSE(holds("x", end, Compare::VALUE, Compare::NOT_EQUAL, 0, "z"));
+  }
+  // A range with keys in it: each must hold.
+  EXPECT_TRUE(holds("a", "b", Compare::VERSION, Compare::GREATER, 0));
+  EXPECT_FALSE(holds("a", "b", Compare::VERSION, Compare::EQUAL, 0));
+}
+
 TEST(MvccStore, NestedTransactionsTakeThePathChosenBeforeAnyWrite) {
   MvccStore s;
   put(s, "flag", "on");

@@ -36,9 +36,11 @@ EtcdApi::EtcdApi(asio::io_context& io, net::NodeRuntime& runtime, EtcdStateMachi
       options_(std::move(options)),
       watches_(std::make_unique<WatchHub>(
           machine.store(),
-          [this](etcdserverpb::ResponseHeader* h, int64_t revision) { fill(h, revision); })),
+          [this](etcdserverpb::ResponseHeader* h, int64_t revision) { fill(h, revision); },
+          [this](bool later) { wake_watches(later); })),
       leases_(std::make_unique<LeaseKeeper>()),
-      lease_timer_(io) {
+      lease_timer_(io),
+      watch_timer_(io) {
   machine_.set_change_listener(
       [this](const std::vector<mvccpb::Event>& changes) { watches_->publish(changes); });
   machine_.set_lease_listener(
@@ -103,10 +105,45 @@ void EtcdApi::submit(wire::EtcdRequest request, Done done) {
     runtime_.submit(std::move(c), options_.request_timeout,
                     [this, done = std::move(done)](const wire::ClientReply& reply) {
                       grpc::Status status = to_grpc(reply);
-                      if (!status.ok()) return done(status, {});
+                      if (!status.ok()) {
+                        if (status.error_message() == etcd_error::space_exceeded().message())
+                          raise_space_alarm();
+                        return done(status, {});
+                      }
                       wire::EtcdReply out = reply.etcd();
                       done(status, out);
                     });
+  });
+}
+
+// As etcd's quota check does when it refuses a write: NOSPACE is raised for
+// this member through the log, so every member refuses writes that add
+// until an operator disarms it (etcdctl alarm disarm).
+void EtcdApi::raise_space_alarm() {
+  if (raising_alarm_ || machine_.alarms().count({options_.member_id, etcdserverpb::NOSPACE}))
+    return;
+  raising_alarm_ = true;
+  wire::EtcdRequest r;
+  r.mutable_alarm()->set_action(etcdserverpb::AlarmRequest::ACTIVATE);
+  r.mutable_alarm()->set_memberid(options_.member_id);
+  r.mutable_alarm()->set_alarm(etcdserverpb::NOSPACE);
+  submit(std::move(r), [this](const grpc::Status& status, const wire::EtcdReply&) {
+    raising_alarm_ = false;
+    if (!status.ok()) spdlog::warn("raising the NOSPACE alarm: {}", status.error_message());
+  });
+}
+
+// Watches behind replay their history a page per loop turn; when every
+// stream they write to is full, they wait a moment for clients to read.
+void EtcdApi::wake_watches(bool later) {
+  if (stopped_) return;
+  if (!later)
+    return asio::post(io_, [this] {
+      if (!stopped_) watches_->pump();
+    });
+  watch_timer_.expires_after(std::chrono::milliseconds(2));
+  watch_timer_.async_wait([this](asio::error_code ec) {
+    if (!ec && !stopped_) watches_->pump();
   });
 }
 
@@ -159,6 +196,7 @@ void EtcdApi::publish_self() {
 void EtcdApi::stop() {
   stopped_ = true;
   lease_timer_.cancel();
+  watch_timer_.cancel();
 }
 
 void EtcdApi::check_leases() {

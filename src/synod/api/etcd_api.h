@@ -91,6 +91,8 @@ class EtcdApi {
   // and now and then progress notifications.
   void tick();
   void check_leases();
+  void wake_watches(bool later);
+  void raise_space_alarm();  // loop only
   void publish_self();
 
   asio::io_context& io_;
@@ -101,9 +103,11 @@ class EtcdApi {
   std::unique_ptr<WatchHub> watches_;
   std::unique_ptr<LeaseKeeper> leases_;
   asio::steady_timer lease_timer_;
+  asio::steady_timer watch_timer_;  // watches behind wait for room in their streams
   std::chrono::steady_clock::time_point last_publish_{};
   std::chrono::steady_clock::time_point last_progress_{};
   bool publishing_ = false;
+  bool raising_alarm_ = false;
   bool stopped_ = false;
   std::vector<std::unique_ptr<grpc::Service>> services_;
 };

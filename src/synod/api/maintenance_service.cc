@@ -11,6 +11,20 @@ namespace {
 using grpc::CallbackServerContext;
 using grpc::ServerUnaryReactor;
 
+// Versions hashed per loop turn: a large store's hash shares the loop with
+// every other request instead of holding it for the whole store.
+constexpr size_t kHashSliceVersions = 20'000;
+
+// Hashes the store a slice per loop turn, then hands the result over.
+void hash_in_slices(EtcdApi& api, std::shared_ptr<MvccStore::HashInProgress> h,
+                    std::function<void(const MvccStore::HashInProgress&)> done) {
+  api.on_loop([&api, h, done = std::move(done)]() mutable {
+    api.machine().store().continue_hash(*h, kHashSliceVersions);
+    if (h->done) return done(*h);
+    hash_in_slices(api, std::move(h), std::move(done));
+  });
+}
+
 // Streams one snapshot in chunks; the bytes were taken on the loop.
 class SnapshotStream final : public grpc::ServerWriteReactor<etcdserverpb::SnapshotResponse> {
  public:
@@ -71,37 +85,60 @@ class MaintenanceService final : public etcdserverpb::Maintenance::CallbackServi
   // applied the same log agree on it.
   ServerUnaryReactor* Hash(CallbackServerContext* ctx, const etcdserverpb::HashRequest*,
                            etcdserverpb::HashResponse* response) override {
-    return on_loop(api_, ctx, response, [this](etcdserverpb::HashResponse* out) {
-      const MvccStore& store = api_.machine().store();
-      out->set_hash(static_cast<uint32_t>(store.hash(store.revision())));
-      return grpc::Status::OK;
+    ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    api_.on_loop([this, reactor, response] {
+      int64_t revision = api_.machine().store().revision();
+      auto h =
+          std::make_shared<MvccStore::HashInProgress>(api_.machine().store().begin_hash(revision));
+      hash_in_slices(api_, h, [this, reactor, response, revision](const auto& done) {
+        response->set_hash(done.crc);
+        api_.fill(response->mutable_header(), revision);
+        reactor->Finish(grpc::Status::OK);
+      });
     });
+    return reactor;
   }
 
   ServerUnaryReactor* HashKV(CallbackServerContext* ctx, const etcdserverpb::HashKVRequest* request,
                              etcdserverpb::HashKVResponse* response) override {
-    return on_loop(api_, ctx, response, [this, request](etcdserverpb::HashKVResponse* out) {
+    ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    api_.on_loop([this, reactor, request, response] {
       const MvccStore& store = api_.machine().store();
-      if (request->revision() > store.revision()) return from_absl(etcd_error::future_revision());
-      out->set_hash(store.hash(request->revision()));
-      out->set_compact_revision(store.compacted());
-      return grpc::Status::OK;
+      if (request->revision() > store.revision())
+        return reactor->Finish(from_absl(etcd_error::future_revision()));
+      int64_t revision = store.revision();
+      auto h = std::make_shared<MvccStore::HashInProgress>(store.begin_hash(request->revision()));
+      hash_in_slices(api_, h, [this, reactor, response, revision](const auto& done) {
+        response->set_hash(done.crc);
+        response->set_compact_revision(done.compacted);
+        api_.fill(response->mutable_header(), revision);
+        reactor->Finish(grpc::Status::OK);
+      });
     });
+    return reactor;
   }
 
-  // NOSPACE while this member's store is over its quota, as etcd lists it.
-  // Unlike etcd's, the alarm is not replicated and needs no disarming: it
-  // goes when a compaction or delete brings the store under the quota.
-  ServerUnaryReactor* Alarm(CallbackServerContext* ctx, const etcdserverpb::AlarmRequest*,
+  // etcd's alarms: listed from the replicated state; raised and disarmed
+  // through the log (etcdctl alarm disarm asks for each alarm listed).
+  ServerUnaryReactor* Alarm(CallbackServerContext* ctx, const etcdserverpb::AlarmRequest* request,
                             etcdserverpb::AlarmResponse* response) override {
-    return on_loop(api_, ctx, response, [this](etcdserverpb::AlarmResponse* out) {
-      if (api_.machine().over_quota()) {
-        etcdserverpb::AlarmMember* alarm = out->add_alarms();
-        alarm->set_memberid(api_.options().member_id);
-        alarm->set_alarm(etcdserverpb::NOSPACE);
-      }
-      return grpc::Status::OK;
-    });
+    if (request->action() == etcdserverpb::AlarmRequest::GET) {
+      return on_loop(api_, ctx, response, [this, request](etcdserverpb::AlarmResponse* out) {
+        for (const auto& [member, alarm] : api_.machine().alarms()) {
+          if (request->alarm() != etcdserverpb::NONE && request->alarm() != alarm) continue;
+          etcdserverpb::AlarmMember* a = out->add_alarms();
+          a->set_memberid(member);
+          a->set_alarm(static_cast<etcdserverpb::AlarmType>(alarm));
+        }
+        return grpc::Status::OK;
+      });
+    }
+    wire::EtcdRequest r;
+    *r.mutable_alarm() = *request;
+    return through_log(api_, ctx, std::move(r), response,
+                       [](const wire::EtcdReply& reply, etcdserverpb::AlarmResponse* out) {
+                         *out = reply.alarm();
+                       });
   }
 
   // Nothing to defragment: the store lives in memory and the WAL is

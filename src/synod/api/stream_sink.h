@@ -65,6 +65,11 @@ class StreamSink {
     std::lock_guard lock(mu_);
     return done_ || finishing_;
   }
+  // Responses waiting to go out, the one under way included.
+  size_t queued() {
+    std::lock_guard lock(mu_);
+    return queue_.size();
+  }
 
  private:
   void finish_locked(grpc::Status status) {

@@ -1,5 +1,7 @@
 #include "synod/api/watch_hub.h"
 
+#include "synod/base/assert.h"
+
 namespace synod::api {
 
 bool WatchHub::wants(const Watch& w, const mvccpb::Event& e) const {
@@ -32,12 +34,16 @@ void WatchHub::send_compacted(WatchSink& stream, int64_t watch_id) {
   stream.send(std::move(canceled));
 }
 
+// One page of the store's history from w.next_revision, one response per
+// revision, as etcd sends them.
 bool WatchHub::catch_up(Watch& w, int64_t watch_id) {
-  if (w.next_revision > store_.revision()) return true;
+  if (caught_up(w)) return true;
   if (w.next_revision < store_.compacted()) return false;
+  MvccStore::ChangesPage page =
+      store_.changes_page(w.key, w.range_end, w.next_revision, kPageEvents, kPageScanned);
   std::vector<mvccpb::Event> batch;
   int64_t batch_revision = 0;
-  for (auto& e : store_.changes_since(w.key, w.range_end, w.next_revision)) {
+  for (auto& e : page.events) {
     if (!wants(w, e)) continue;
     if (!batch.empty() && e.kv().mod_revision() != batch_revision) {
       send(w, watch_id, std::move(batch), batch_revision);
@@ -47,12 +53,21 @@ bool WatchHub::catch_up(Watch& w, int64_t watch_id) {
     batch.push_back(std::move(e));
   }
   if (!batch.empty()) send(w, watch_id, std::move(batch), batch_revision);
-  w.next_revision = store_.revision() + 1;
+  SYNOD_ASSERT(page.next > w.next_revision);  // every page moves on
+  w.next_revision = page.next;
   return true;
 }
 
-void WatchHub::create(const std::shared_ptr<WatchSink>& stream, int64_t watch_id,
+int64_t WatchHub::next_free_id(const WatchSink* stream) {
+  int64_t& next = next_id_[stream];
+  while (watches_.count({stream, next}))
+    ++next;
+  return next++;
+}
+
+void WatchHub::create(const std::shared_ptr<WatchSink>& stream,
                       const etcdserverpb::WatchCreateRequest& request) {
+  int64_t watch_id = request.watch_id() != 0 ? request.watch_id() : next_free_id(stream.get());
   etcdserverpb::WatchResponse created;
   fill_(created.mutable_header(), store_.revision());
   created.set_watch_id(watch_id);
@@ -80,9 +95,10 @@ void WatchHub::create(const std::shared_ptr<WatchSink>& stream, int64_t watch_id
     if (f == etcdserverpb::WatchCreateRequest::NOPUT) w.no_put = true;
     if (f == etcdserverpb::WatchCreateRequest::NODELETE) w.no_delete = true;
   }
-  w.next_revision = start;
-  catch_up(w, watch_id);  // the past first; start is not below the compaction point
+  w.next_revision = start;  // not below the compaction point
+  bool behind = !caught_up(w);
   watches_[{stream.get(), watch_id}] = std::move(w);
+  if (behind) wake_if_behind();
 }
 
 void WatchHub::cancel(const std::shared_ptr<WatchSink>& stream, int64_t watch_id) {
@@ -102,20 +118,14 @@ void WatchHub::progress(const std::shared_ptr<WatchSink>& stream) {
 }
 
 void WatchHub::restored() {
-  for (auto it = watches_.begin(); it != watches_.end();) {
-    Watch& w = it->second;
-    if (w.stream->is_done() || !catch_up(w, it->first.second)) {
-      if (!w.stream->is_done()) send_compacted(*w.stream, it->first.second);
-      it = watches_.erase(it);
-      continue;
-    }
-    ++it;
-  }
+  // Whatever each watch has not seen comes from the new store's history.
+  wake_if_behind();
 }
 
 void WatchHub::notify_progress() {
   for (auto& [key, w] : watches_) {
-    if (w.progress_notify && !w.sent_lately && !w.stream->is_done()) {
+    // A watch behind is not at the store's revision: it says nothing yet.
+    if (w.progress_notify && !w.sent_lately && caught_up(w) && !w.stream->is_done()) {
       etcdserverpb::WatchResponse r;
       fill_(r.mutable_header(), store_.revision());
       r.set_watch_id(key.second);
@@ -128,15 +138,25 @@ void WatchHub::notify_progress() {
 void WatchHub::drop(const WatchSink* stream) {
   watches_.erase(watches_.lower_bound({stream, INT64_MIN}),
                  watches_.upper_bound({stream, INT64_MAX}));
+  next_id_.erase(stream);
 }
 
 void WatchHub::publish(const std::vector<mvccpb::Event>& changes) {
   if (changes.empty() || watches_.empty()) return;
   int64_t revision = changes.back().kv().mod_revision();
+  bool fell_behind = false;
   for (auto it = watches_.begin(); it != watches_.end();) {
     Watch& w = it->second;
     if (w.stream->is_done()) {
       it = watches_.erase(it);
+      continue;
+    }
+    // Behind already (its history is still being replayed), or its stream
+    // is too full to take more: these changes wait in the store's history.
+    if (w.next_revision < changes.front().kv().mod_revision() ||
+        w.stream->queued() >= kLiveQueued) {
+      fell_behind = true;
+      ++it;
       continue;
     }
     std::vector<mvccpb::Event> mine;
@@ -145,6 +165,55 @@ void WatchHub::publish(const std::vector<mvccpb::Event>& changes) {
     if (!mine.empty()) send(w, it->first.second, std::move(mine), revision);
     w.next_revision = std::max(w.next_revision, revision + 1);
     ++it;
+  }
+  if (fell_behind) wake_if_behind();
+}
+
+size_t WatchHub::behind() const {
+  size_t n = 0;
+  for (const auto& [key, w] : watches_)
+    n += !caught_up(w);
+  return n;
+}
+
+void WatchHub::wake_if_behind() {
+  if (pump_asked_) return;
+  pump_asked_ = true;
+  wake_(false);
+}
+
+void WatchHub::pump() {
+  pump_asked_ = false;
+  bool waiting_for_room = false, more = false;
+  for (auto it = watches_.begin(); it != watches_.end();) {
+    Watch& w = it->second;
+    if (w.stream->is_done()) {
+      it = watches_.erase(it);
+      continue;
+    }
+    if (caught_up(w)) {
+      ++it;
+      continue;
+    }
+    if (w.stream->queued() >= kCatchUpQueued) {
+      waiting_for_room = true;
+      ++it;
+      continue;
+    }
+    if (!catch_up(w, it->first.second)) {
+      send_compacted(*w.stream, it->first.second);
+      it = watches_.erase(it);
+      continue;
+    }
+    more |= !caught_up(w);
+    ++it;
+  }
+  if (more) {
+    pump_asked_ = true;
+    wake_(false);
+  } else if (waiting_for_room) {
+    pump_asked_ = true;
+    wake_(true);
   }
 }
 

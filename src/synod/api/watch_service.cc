@@ -21,17 +21,15 @@ class WatchStream final
     if (!ok) return sink_->finish(grpc::Status::OK);
     auto sink = sink_;
     switch (request_.request_union_case()) {
-      case etcdserverpb::WatchRequest::kCreateRequest: {
-        // Ids are this stream's: the client's if it chose one, else the next.
-        int64_t id = request_.create_request().watch_id();
-        if (id == 0) id = next_id_++;
-        // The stream may be gone by the time the loop gets to it: hold
-        // the sink and the api, never `this`.
-        api_.on_loop([&api = api_, sink, id, create = request_.create_request()] {
-          api.watches().create(sink, id, create);
+      case etcdserverpb::WatchRequest::kCreateRequest:
+        // Ids are this stream's: the client's if it chose one, else the hub
+        // picks one no watch of the stream holds. The stream may be gone by
+        // the time the loop gets to it: hold the sink and the api, never
+        // `this`.
+        api_.on_loop([&api = api_, sink, create = request_.create_request()] {
+          api.watches().create(sink, create);
         });
         break;
-      }
       case etcdserverpb::WatchRequest::kCancelRequest:
         api_.on_loop([&api = api_, sink, id = request_.cancel_request().watch_id()] {
           api.watches().cancel(sink, id);
@@ -58,7 +56,6 @@ class WatchStream final
   EtcdApi& api_;
   etcdserverpb::WatchRequest request_;
   std::shared_ptr<WatchSink> sink_;
-  int64_t next_id_ = 0;
 };
 
 class WatchService final : public etcdserverpb::Watch::CallbackService {

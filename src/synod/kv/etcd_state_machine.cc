@@ -33,9 +33,6 @@ bool any_op(const etcdserverpb::TxnRequest& txn, const Pick& is) {
 bool writes(const etcdserverpb::RequestOp& op) {
   return op.has_request_put() || op.has_request_delete_range();
 }
-bool puts(const etcdserverpb::RequestOp& op) {
-  return op.has_request_put();
-}
 
 }  // namespace
 
@@ -66,15 +63,55 @@ wire::ClientReply EtcdStateMachine::apply(const wire::ClientRequest& request) {
   return reply;
 }
 
-std::optional<wire::ClientReply> EtcdStateMachine::admit(const wire::ClientRequest& request) const {
-  if (!over_quota()) return std::nullopt;
+namespace {
+
+constexpr int64_t kKvOverhead = 256;  // etcd's kvOverhead
+constexpr int64_t kLeaseOverhead = 64;
+
+int64_t put_cost(const std::string& key, const std::string& value) {
+  return kKvOverhead + static_cast<int64_t>(key.size() + value.size());
+}
+
+int64_t txn_cost(const etcdserverpb::TxnRequest& txn) {
+  int64_t costliest = 0;
+  for (const auto* branch : {&txn.success(), &txn.failure()}) {
+    int64_t cost = 0;
+    for (const etcdserverpb::RequestOp& op : *branch) {
+      if (op.has_request_put()) cost += put_cost(op.request_put().key(), op.request_put().value());
+      if (op.has_request_txn()) cost += txn_cost(op.request_txn());
+    }
+    costliest = std::max(costliest, cost);
+  }
+  return costliest;
+}
+
+}  // namespace
+
+int64_t EtcdStateMachine::write_cost(const wire::ClientRequest& request) {
+  if (request.has_kv()) {
+    const wire::KvOp& kv = request.kv();
+    bool adds = kv.kind() == wire::KvOp::PUT || kv.kind() == wire::KvOp::CAS;
+    return adds ? put_cost(kv.key(), kv.value()) : 0;
+  }
   const wire::EtcdRequest& e = request.etcd();
-  const wire::KvOp& kv = request.kv();
-  // As etcd: a transaction that only reads or deletes is still taken.
-  bool adds = (request.has_etcd() &&
-               (e.has_put() || e.has_lease_grant() || (e.has_txn() && any_op(e.txn(), puts)))) ||
-              (request.has_kv() && (kv.kind() == wire::KvOp::PUT || kv.kind() == wire::KvOp::CAS));
-  if (!adds) return std::nullopt;
+  if (e.has_put()) return put_cost(e.put().key(), e.put().value());
+  if (e.has_txn()) return txn_cost(e.txn());
+  if (e.has_lease_grant()) return kLeaseOverhead;
+  return 0;
+}
+
+bool EtcdStateMachine::space_alarm() const {
+  for (const auto& [member, alarm] : alarms_)
+    if (alarm == etcdserverpb::NOSPACE) return true;
+  return false;
+}
+
+std::optional<wire::ClientReply> EtcdStateMachine::admit(const wire::ClientRequest& request) const {
+  int64_t cost = write_cost(request);
+  // A write that adds nothing (deletes, compactions) is always taken.
+  if (cost == 0) return std::nullopt;
+  bool fits = quota_ <= 0 || store_.bytes() + cost < quota_;
+  if (fits && !space_alarm()) return std::nullopt;
   wire::ClientReply reply;
   if (request.has_etcd()) {
     set_error(reply.mutable_etcd(), etcd_error::space_exceeded());
@@ -165,6 +202,9 @@ wire::EtcdReply EtcdStateMachine::apply_etcd(const wire::EtcdRequest& r) {
         *reply.add_members() = m;
       break;
     }
+    case wire::EtcdRequest::kAlarm:
+      apply_alarm(r.alarm(), reply.mutable_alarm());
+      break;
     case wire::EtcdRequest::kRange:
       return read_etcd(r);  // a read that came through the log: harmless
     case wire::EtcdRequest::REQUEST_NOT_SET:
@@ -174,6 +214,21 @@ wire::EtcdReply EtcdStateMachine::apply_etcd(const wire::EtcdRequest& r) {
   reply.set_revision(store_.revision());
   publish(changes);
   return reply;
+}
+
+// As etcd's alarm store: ACTIVATE raises one, DEACTIVATE disarms one; the
+// answer names what changed (GET never comes through the log).
+void EtcdStateMachine::apply_alarm(const etcdserverpb::AlarmRequest& r,
+                                   etcdserverpb::AlarmResponse* out) {
+  std::pair<uint64_t, int> alarm{r.memberid(), r.alarm()};
+  bool changed = false;
+  if (r.action() == etcdserverpb::AlarmRequest::ACTIVATE && r.alarm() != etcdserverpb::NONE)
+    changed = alarms_.insert(alarm).second;
+  if (r.action() == etcdserverpb::AlarmRequest::DEACTIVATE) changed = alarms_.erase(alarm) > 0;
+  if (!changed) return;
+  etcdserverpb::AlarmMember* m = out->add_alarms();
+  m->set_memberid(alarm.first);
+  m->set_alarm(static_cast<etcdserverpb::AlarmType>(alarm.second));
 }
 
 absl::StatusOr<wire::EtcdMember> EtcdStateMachine::apply_member_change(const wire::EtcdRequest& r) {
@@ -294,6 +349,11 @@ void EtcdStateMachine::append_snapshot(std::string* out) const {
     l->set_ttl(lease.ttl);
   }
   members_.save(&rest);
+  for (const auto& [member, alarm] : alarms_) {
+    etcdserverpb::AlarmMember* a = rest.add_alarms();
+    a->set_memberid(member);
+    a->set_alarm(static_cast<etcdserverpb::AlarmType>(alarm));
+  }
   rest.AppendToString(out);
 }
 
@@ -308,6 +368,9 @@ bool EtcdStateMachine::restore(std::string_view bytes) {
   store_ = std::move(store);
   leases_ = std::move(leases);
   members_.load(s);
+  alarms_.clear();
+  for (const etcdserverpb::AlarmMember& a : s.alarms())
+    alarms_.emplace(a.memberid(), a.alarm());
   if (restore_listener_) restore_listener_();
   return true;
 }

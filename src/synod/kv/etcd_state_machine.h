@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "synod/kv/member_registry.h"
@@ -30,8 +31,10 @@ class EtcdStateMachine final : public replication::StateMachine {
   bool is_read(const wire::ClientRequest& request) const override;
   wire::ClientReply apply(const wire::ClientRequest& request) override;
   wire::ClientReply read(const wire::ClientRequest& request) const override;
-  // Refuses writes that add (puts, txns that put, lease grants, plain puts
-  // and CASes) with etcd's "database space exceeded" while over the quota.
+  // Refuses a write that adds (a put, a txn that puts, a lease grant, a
+  // plain put or CAS) with etcd's "database space exceeded" when the store's
+  // size plus what the write would add reaches the quota, or while the
+  // NOSPACE alarm is raised; a write that only deletes is always taken.
   std::optional<wire::ClientReply> admit(const wire::ClientRequest& request) const override;
   std::string snapshot() const override;
   void append_snapshot(std::string* out) const override;
@@ -47,10 +50,17 @@ class EtcdStateMachine final : public replication::StateMachine {
     restore_listener_ = std::move(listener);
   }
 
-  // etcd's --quota-backend-bytes: the store's bytes() past which admit()
-  // refuses writes that add. 0: no quota.
+  // etcd's --quota-backend-bytes: see admit(). 0: no quota.
   void set_quota(int64_t bytes) { quota_ = bytes; }
-  bool over_quota() const { return quota_ > 0 && store_.bytes() > quota_; }
+  // etcd's alarms, replicated: raised (a member refused a write for space)
+  // and disarmed through the log. While NOSPACE is raised every member
+  // refuses writes that add, as etcd does, until an operator disarms it.
+  const std::set<std::pair<uint64_t, int>>& alarms() const { return alarms_; }
+  bool space_alarm() const;
+  // What etcd's quota check counts a write as adding (its quota.go): 256
+  // bytes of metadata per key-value put, plus key and value; for a
+  // transaction the costlier branch; 64 bytes for a lease. 0: adds nothing.
+  static int64_t write_cost(const wire::ClientRequest& request);
 
   const MvccStore& store() const { return store_; }
   const MemberRegistry& members() const { return members_; }
@@ -64,6 +74,7 @@ class EtcdStateMachine final : public replication::StateMachine {
   wire::EtcdReply apply_etcd(const wire::EtcdRequest& request);
   wire::EtcdReply read_etcd(const wire::EtcdRequest& request) const;
   absl::StatusOr<wire::EtcdMember> apply_member_change(const wire::EtcdRequest& request);
+  void apply_alarm(const etcdserverpb::AlarmRequest& request, etcdserverpb::AlarmResponse* out);
   wire::KvResult apply_kv(const wire::KvOp& op);
   wire::KvResult kv_get(const std::string& key) const;
   bool lease_exists(int64_t id) const { return leases_.count(id) > 0; }
@@ -73,6 +84,7 @@ class EtcdStateMachine final : public replication::StateMachine {
   std::map<int64_t, Lease> leases_;
   MemberRegistry members_;
   int64_t quota_ = 0;
+  std::set<std::pair<uint64_t, int>> alarms_;  // (member id, etcdserverpb::AlarmType)
   ChangeListener listener_;
   LeaseListener lease_listener_;
   std::function<void()> restore_listener_;

@@ -176,10 +176,17 @@ absl::Status check_reconfiguration(const MemberRegistry& registry, const wire::E
     if (count(connected, gone->node()) < quorum) return etcd_error::unhealthy_cluster();
     return absl::OkStatus();
   }
-  bool new_voter =
-      (change.has_member_add() && !change.member_add().learner()) || change.has_member_promote();
-  if (!new_voter) return absl::OkStatus();
-  if (count(started, std::nullopt) < (voters.size() + 1) / 2 + 1)
+  bool added_voter = change.has_member_add() && !change.member_add().learner();
+  bool promoted = change.has_member_promote();
+  if (!added_voter && !promoted) return absl::OkStatus();
+  // As etcd 3.4 counts (IsReadyToAddVotingMember, IsReadyToPromoteMember):
+  // the voters after the change, and the started among them, a learner
+  // being promoted counted as started. A one-member cluster may add a
+  // voter (how a cluster restored from a backup grows again).
+  size_t after = voters.size() + 1;
+  size_t started_after = count(started, std::nullopt) + (promoted ? 1 : 0);
+  bool growing_from_one = added_voter && after == 2 && started_after == 1;
+  if (!growing_from_one && started_after < after / 2 + 1)
     return etcd_error::not_enough_started_members();
   if (count(connected, std::nullopt) < voters.size()) return etcd_error::unhealthy_cluster();
   return absl::OkStatus();

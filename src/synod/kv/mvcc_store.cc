@@ -1,6 +1,7 @@
 #include "synod/kv/mvcc_store.h"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include "synod/base/assert.h"
@@ -81,10 +82,10 @@ MvccStore::Keys::const_iterator MvccStore::find(const std::string& key) const {
   return hit == index_.end() ? keys_.end() : Keys::const_iterator(hit->second);
 }
 
-MvccStore::History& MvccStore::history_of(const std::string& key) {
+MvccStore::Keys::iterator MvccStore::entry_of(const std::string& key) {
   auto [it, created] = keys_.try_emplace(key);
   if (created) index_.emplace(it->first, it);
-  return it->second;
+  return it;
 }
 
 const MvccStore::Version* MvccStore::latest(const std::string& key) const {
@@ -131,6 +132,15 @@ absl::StatusOr<etcdserverpb::RangeResponse> MvccStore::range_at(const etcdserver
   if (rev > current) return etcd_error::future_revision();
   if (rev < compacted_) return etcd_error::compacted();
 
+  auto order = r.sort_order();
+  if (order == etcdserverpb::RangeRequest::NONE &&
+      r.sort_target() != etcdserverpb::RangeRequest::KEY)
+    order = etcdserverpb::RangeRequest::ASCEND;  // as etcd: a target alone means ascending
+  bool filtered = r.min_mod_revision() > 0 || r.max_mod_revision() > 0 ||
+                  r.min_create_revision() > 0 || r.max_create_revision() > 0;
+  if (!filtered && r.sort_target() == etcdserverpb::RangeRequest::KEY)
+    return range_in_key_order(r, rev, current, order == etcdserverpb::RangeRequest::DESCEND);
+
   std::vector<mvccpb::KeyValue> found;
   auto visit = [&](const std::string& key, const History& h) {
     const Version* v = at(h, rev);
@@ -150,10 +160,6 @@ absl::StatusOr<etcdserverpb::RangeResponse> MvccStore::range_at(const etcdserver
   };
   found.erase(std::remove_if(found.begin(), found.end(), filtered_out), found.end());
 
-  auto order = r.sort_order();
-  if (order == etcdserverpb::RangeRequest::NONE &&
-      r.sort_target() != etcdserverpb::RangeRequest::KEY)
-    order = etcdserverpb::RangeRequest::ASCEND;  // as etcd: a target alone means ascending
   if (order != etcdserverpb::RangeRequest::NONE) {
     auto less = [&](const mvccpb::KeyValue& a, const mvccpb::KeyValue& b) {
       switch (r.sort_target()) {
@@ -184,6 +190,40 @@ absl::StatusOr<etcdserverpb::RangeResponse> MvccStore::range_at(const etcdserver
   return out;
 }
 
+// The keys' own order, forwards or backwards, with nothing to filter: count
+// every key, but build only the `limit` returned (a range of a million keys
+// with limit 10 builds ten).
+etcdserverpb::RangeResponse MvccStore::range_in_key_order(const etcdserverpb::RangeRequest& r,
+                                                          int64_t rev, int64_t current,
+                                                          bool descending) const {
+  etcdserverpb::RangeResponse out;
+  size_t wanted = r.count_only()  ? 0
+                  : r.limit() > 0 ? static_cast<size_t>(r.limit())
+                                  : std::numeric_limits<size_t>::max();
+  int64_t count = 0;
+  auto visit = [&](const std::string& key, const History& h) {
+    const Version* v = at(h, rev);
+    if (!v) return;
+    if (static_cast<size_t>(out.kvs_size()) < wanted)
+      *out.add_kvs() = to_kv(key, *v, r.keys_only());
+    ++count;
+  };
+  auto [first, end] = span(r.key(), r.range_end());
+  if (descending) {
+    for (auto it = end; it != first;) {
+      --it;
+      visit(it->first, it->second);
+    }
+  } else {
+    for (auto it = first; it != end; ++it)
+      visit(it->first, it->second);
+  }
+  out.set_count(count);
+  out.set_more(r.limit() > 0 && count > r.limit());
+  out.mutable_header()->set_revision(current);
+  return out;
+}
+
 std::vector<std::string> MvccStore::keys_of_lease(int64_t lease) const {
   auto it = by_lease_.find(lease);
   if (it == by_lease_.end()) return {};
@@ -206,67 +246,160 @@ size_t MvccStore::live_keys() const {
   return n;
 }
 
+mvccpb::Event MvccStore::event_of(const std::string& key, const History& h, size_t i) {
+  const Version& v = h[i];
+  mvccpb::Event e;
+  if (v.version == 0) {
+    e.set_type(mvccpb::Event::DELETE);
+    e.mutable_kv()->set_key(key);
+    e.mutable_kv()->set_mod_revision(v.mod_revision);
+  } else {
+    e.set_type(mvccpb::Event::PUT);
+    *e.mutable_kv() = to_kv(key, v);
+  }
+  if (i > 0 && h[i - 1].version != 0) *e.mutable_prev_kv() = to_kv(key, h[i - 1]);
+  return e;
+}
+
+MvccStore::ChangesPage MvccStore::changes_page(const std::string& key, const std::string& range_end,
+                                               int64_t from, size_t max_events,
+                                               size_t max_scanned) const {
+  SYNOD_ASSERT(max_events > 0);
+  SYNOD_ASSERT(max_scanned > 0);
+  // One key: its own history is all there is to look at.
+  if (range_end.empty()) return key_changes(key, from, max_events);
+  return range_changes(key, range_end, from, max_events, max_scanned);
+}
+
+MvccStore::ChangesPage MvccStore::key_changes(const std::string& key, int64_t from,
+                                              size_t max_events) const {
+  ChangesPage page;
+  page.next = revision_ + 1;
+  auto it = find(key);
+  if (it == keys_.end()) return page;
+  const History& h = it->second;
+  auto first = std::lower_bound(h.begin(), h.end(), from,
+                                [](const Version& v, int64_t rev) { return v.mod_revision < rev; });
+  for (auto v = first; v != h.end(); ++v) {
+    if (page.events.size() >= max_events && v->mod_revision != std::prev(v)->mod_revision) {
+      page.next = v->mod_revision;
+      return page;
+    }
+    page.events.push_back(event_of(key, h, static_cast<size_t>(v - h.begin())));
+  }
+  return page;
+}
+
+MvccStore::ChangesPage MvccStore::range_changes(const std::string& key,
+                                                const std::string& range_end, int64_t from,
+                                                size_t max_events, size_t max_scanned) const {
+  ChangesPage page;
+  page.next = revision_ + 1;
+  auto it = std::lower_bound(changelog_.begin(), changelog_.end(), from,
+                             [](const Change& c, int64_t rev) { return c.revision < rev; });
+  size_t scanned = 0;
+  for (; it != changelog_.end(); ++it) {
+    bool new_revision = it != changelog_.begin() && it->revision != std::prev(it)->revision;
+    if (new_revision && (page.events.size() >= max_events || scanned >= max_scanned)) {
+      page.next = it->revision;
+      return page;
+    }
+    ++scanned;
+    if (!in_range(*it->key, key, range_end)) continue;
+    const History& h = find(*it->key)->second;
+    auto v = std::lower_bound(h.begin(), h.end(), std::pair{it->revision, it->sub},
+                              [](const Version& v, std::pair<int64_t, int64_t> at) {
+                                return std::pair{v.mod_revision, v.sub} < at;
+                              });
+    SYNOD_ASSERT(v != h.end() && v->mod_revision == it->revision && v->sub == it->sub);
+    page.events.push_back(event_of(*it->key, h, static_cast<size_t>(v - h.begin())));
+  }
+  return page;
+}
+
 std::vector<mvccpb::Event> MvccStore::changes_since(const std::string& key,
                                                     const std::string& range_end,
                                                     int64_t from) const {
-  struct Found {
-    int64_t revision, sub;
-    mvccpb::Event event;
-  };
-  std::vector<Found> found;
-  auto visit = [&](const std::string& k, const History& h) {
-    for (size_t i = 0; i < h.size(); ++i) {
-      const Version& v = h[i];
-      if (v.mod_revision < from) continue;
-      mvccpb::Event e;
-      if (v.version == 0) {
-        e.set_type(mvccpb::Event::DELETE);
-        e.mutable_kv()->set_key(k);
-        e.mutable_kv()->set_mod_revision(v.mod_revision);
-      } else {
-        e.set_type(mvccpb::Event::PUT);
-        *e.mutable_kv() = to_kv(k, v);
-      }
-      if (i > 0 && h[i - 1].version != 0) *e.mutable_prev_kv() = to_kv(k, h[i - 1]);
-      found.push_back({v.mod_revision, v.sub, std::move(e)});
-    }
-  };
-  for (auto [it, end] = span(key, range_end); it != end; ++it)
-    visit(it->first, it->second);
-  std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) {
-    return a.revision != b.revision ? a.revision < b.revision : a.sub < b.sub;
-  });
   std::vector<mvccpb::Event> out;
-  out.reserve(found.size());
-  for (auto& f : found)
-    out.push_back(std::move(f.event));
+  while (from <= revision_) {
+    ChangesPage page = changes_page(key, range_end, from, 1 << 16, 1 << 20);
+    for (auto& e : page.events)
+      out.push_back(std::move(e));
+    SYNOD_ASSERT(page.next > from);  // every page moves on
+    from = page.next;
+  }
   return out;
 }
 
-uint32_t MvccStore::hash(int64_t revision) const {
-  int64_t upto = revision > 0 ? revision : revision_;
-  uint32_t crc = 0;
+void MvccStore::log_change(const std::string& stored_key, int64_t revision, int64_t sub) {
+  bool in_order = changelog_.empty() || changelog_.back().revision < revision ||
+                  (changelog_.back().revision == revision && changelog_.back().sub < sub);
+  SYNOD_ASSERT(in_order);
+  changelog_.push_back({revision, sub, &stored_key});
+}
+
+// After a snapshot is loaded: every version kept, in revision order.
+void MvccStore::rebuild_changelog() {
+  changelog_.clear();
+  std::vector<Change> all;
   for (const auto& [key, h] : keys_)
-    for (const Version& v : h) {
-      if (v.mod_revision > upto || v.mod_revision <= compacted_) continue;
-      crc = crc32c(key, crc);
+    for (const Version& v : h)
+      if (v.mod_revision >= compacted_) all.push_back({v.mod_revision, v.sub, &key});
+  std::sort(all.begin(), all.end(), [](const Change& a, const Change& b) {
+    return std::pair{a.revision, a.sub} < std::pair{b.revision, b.sub};
+  });
+  changelog_.assign(all.begin(), all.end());
+}
+
+uint32_t MvccStore::hash(int64_t revision) const {
+  HashInProgress h = begin_hash(revision);
+  continue_hash(h, std::numeric_limits<size_t>::max());
+  SYNOD_ASSERT(h.done);
+  return h.crc;
+}
+
+MvccStore::HashInProgress MvccStore::begin_hash(int64_t revision) const {
+  HashInProgress h;
+  h.upto = revision > 0 ? revision : revision_;
+  h.compacted = compacted_;
+  return h;
+}
+
+void MvccStore::continue_hash(HashInProgress& h, size_t max_versions) const {
+  if (h.done) return;
+  if (h.compacted != compacted_) h = begin_hash(h.upto);  // compacted meanwhile: start over
+  auto it = h.started ? keys_.lower_bound(h.next_key) : keys_.begin();
+  h.started = true;
+  size_t hashed = 0;
+  for (; it != keys_.end(); ++it) {
+    if (hashed >= max_versions) {
+      h.next_key = it->first;
+      return;
+    }
+    for (const Version& v : it->second) {
+      if (v.mod_revision > h.upto || v.mod_revision <= h.compacted) continue;
+      h.crc = crc32c(it->first, h.crc);
       std::string fixed(reinterpret_cast<const char*>(&v.mod_revision), 8);
       fixed.append(reinterpret_cast<const char*>(&v.version), 8);
       fixed.append(reinterpret_cast<const char*>(&v.lease), 8);
-      crc = crc32c(fixed, crc);
-      crc = crc32c(v.value, crc);
+      h.crc = crc32c(fixed, h.crc);
+      h.crc = crc32c(v.value, h.crc);
     }
-  return crc;
+    hashed += it->second.size();
+  }
+  h.done = true;
 }
 
 // ---- writes ------------------------------------------------------------------
 
 void MvccStore::write_put(Batch& b, const std::string& key, std::string value, int64_t lease) {
   int64_t rev = revision_ + 1;
-  History& h = history_of(key);
+  auto entry = entry_of(key);
+  History& h = entry->second;
   Version v;
   v.mod_revision = rev;
   v.sub = b.sub++;
+  log_change(entry->first, v.mod_revision, v.sub);
   const Version* prev = live(h);
   v.create_revision = prev ? prev->create_revision : rev;
   v.version = prev ? prev->version + 1 : 1;
@@ -289,7 +422,8 @@ int64_t MvccStore::write_delete(Batch& b, const std::string& key, const std::str
   for (auto [it, end] = span(key, range_end); it != end; ++it)
     if (live(it->second)) doomed.push_back(it->first);
   for (const std::string& k : doomed) {
-    History& h = index_.at(k)->second;  // just seen in span()
+    auto entry = index_.at(k);  // just seen in span()
+    History& h = entry->second;
     mvccpb::Event e;
     e.set_type(mvccpb::Event::DELETE);
     e.mutable_kv()->set_key(k);
@@ -299,6 +433,7 @@ int64_t MvccStore::write_delete(Batch& b, const std::string& key, const std::str
     Version tombstone;
     tombstone.mod_revision = rev;
     tombstone.sub = b.sub++;
+    log_change(entry->first, tombstone.mod_revision, tombstone.sub);
     account(k, tombstone, +1);
     relink(k, h.back().lease, 0);
     h.push_back(std::move(tombstone));
@@ -421,10 +556,17 @@ bool MvccStore::compare(const etcdserverpb::Compare& c) const {
     }
   };
   if (c.range_end().empty()) return holds(latest(c.key()));
-  // Over a range: every key in it must satisfy the comparison.
-  for (auto [it, end] = span(c.key(), c.range_end()); it != end; ++it)
-    if (const Version* v = live(it->second); v && !holds(v)) return false;
-  return true;
+  // Over a range: every key in it must satisfy the comparison; a range with
+  // no key compares as one absent key does, as etcd's does (a value compare
+  // fails, version > 0 is false, version = 0 holds).
+  bool any = false;
+  for (auto [it, end] = span(c.key(), c.range_end()); it != end; ++it) {
+    const Version* v = live(it->second);
+    if (!v) continue;
+    any = true;
+    if (!holds(v)) return false;
+  }
+  return any || holds(nullptr);
 }
 
 // etcd decides a transaction's whole path (which branch of it and of each
@@ -567,6 +709,15 @@ etcdserverpb::TxnResponse MvccStore::read_path(const etcdserverpb::TxnRequest& r
 absl::Status MvccStore::compact(int64_t revision) {
   if (revision <= compacted_) return etcd_error::compacted();
   if (revision > revision_) return etcd_error::future_revision();
+  // The changelog keeps what a watch from `revision` on can replay; its
+  // changes at `revision` itself are set aside while their keys may go.
+  while (!changelog_.empty() && changelog_.front().revision < revision)
+    changelog_.pop_front();
+  std::vector<std::pair<std::string, int64_t>> at_revision;
+  while (!changelog_.empty() && changelog_.front().revision == revision) {
+    at_revision.emplace_back(*changelog_.front().key, changelog_.front().sub);
+    changelog_.pop_front();
+  }
   for (auto it = keys_.begin(); it != keys_.end();) {
     History& h = it->second;
     // Keep the last version at or below `revision` (what a read there
@@ -583,6 +734,16 @@ absl::Status MvccStore::compact(int64_t revision) {
     it = h.empty() ? keys_.erase(it) : std::next(it);
   }
   compacted_ = revision;
+  // Back in front, in order, those whose version survived.
+  for (auto c = at_revision.rbegin(); c != at_revision.rend(); ++c) {
+    auto entry = find(c->first);
+    if (entry == keys_.end()) continue;
+    const History& h = entry->second;
+    bool kept = std::any_of(h.begin(), h.end(), [&](const Version& v) {
+      return v.mod_revision == revision && v.sub == c->second;
+    });
+    if (kept) changelog_.push_front({revision, c->second, &entry->first});
+  }
   SYNOD_ASSERT(index_.size() == keys_.size());
   return absl::OkStatus();
 }
@@ -633,6 +794,7 @@ bool MvccStore::load(const wire::MvccSnapshot& in) {
     if (const Version* v = live(h); v && v->lease != 0) fresh.by_lease_[v->lease].insert(k.key());
   }
   *this = std::move(fresh);
+  rebuild_changelog();
   SYNOD_ASSERT(index_.size() == keys_.size());
   return true;
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -85,15 +86,40 @@ class MvccStore {
   // The live keys attached to `lease`, sorted.
   std::vector<std::string> keys_of_lease(int64_t lease) const;
 
-  // The changes to keys in [key, range_end) from `from` on, in revision
-  // order: what a watch starting in the past replays. `from` must not be
-  // below the compaction point.
+  // What a watch starting in the past replays, a page at a time: the
+  // changes to keys in [key, range_end) from revision `from` on, in
+  // revision order. A page ends at a revision boundary once it holds
+  // `max_events` events or has looked at `max_scanned` changes (the first
+  // revision comes whole, however large), so a watch far behind never holds
+  // the loop for the length of the history. `next` is where the next page
+  // starts: revision() + 1 once nothing is left. `from` must not be below
+  // the compaction point.
+  struct ChangesPage {
+    std::vector<mvccpb::Event> events;
+    int64_t next = 0;
+  };
+  ChangesPage changes_page(const std::string& key, const std::string& range_end, int64_t from,
+                           size_t max_events, size_t max_scanned) const;
+  // Every page at once (tests, and small histories).
   std::vector<mvccpb::Event> changes_since(const std::string& key, const std::string& range_end,
                                            int64_t from) const;
 
   // A hash of every version at or below `revision` (0: all) and above the
   // compaction point: equal on replicas that applied the same log (HashKV).
   uint32_t hash(int64_t revision) const;
+  // The same hash a slice at a time, so a large store never holds the loop
+  // for the whole of it: writes between slices come after `revision` and
+  // change nothing; a compaction between them starts it over.
+  struct HashInProgress {
+    int64_t upto = 0;
+    int64_t compacted = 0;  // the compaction point it began under
+    uint32_t crc = 0;
+    std::string next_key;  // where the next slice starts
+    bool started = false, done = false;
+  };
+  HashInProgress begin_hash(int64_t revision) const;
+  // Hashes at least one key and about `max_versions` versions more.
+  void continue_hash(HashInProgress& h, size_t max_versions) const;
   // Bytes held: keys, values and per-version overhead (Status's dbSize).
   int64_t bytes() const { return bytes_; }
   size_t live_keys() const;
@@ -125,8 +151,15 @@ class MvccStore {
   using Keys = std::map<std::string, History>;
   // A stored key (live or not), or keys_.end(): through the index.
   Keys::const_iterator find(const std::string& key) const;
-  // The key's history, created empty (and indexed) if it is new.
-  History& history_of(const std::string& key);
+  // The key's entry, created with an empty history (and indexed) if new.
+  Keys::iterator entry_of(const std::string& key);
+  History& history_of(const std::string& key) { return entry_of(key)->second; }
+  static mvccpb::Event event_of(const std::string& key, const History& h, size_t i);
+  ChangesPage key_changes(const std::string& key, int64_t from, size_t max_events) const;
+  ChangesPage range_changes(const std::string& key, const std::string& range_end, int64_t from,
+                            size_t max_events, size_t max_scanned) const;
+  void log_change(const std::string& stored_key, int64_t revision, int64_t sub);
+  void rebuild_changelog();
   // Its latest version, or null if that is a tombstone.
   static const Version* live(const History& h);
   const Version* latest(const std::string& key) const;
@@ -148,6 +181,8 @@ class MvccStore {
 
   absl::StatusOr<etcdserverpb::RangeResponse> range_at(const etcdserverpb::RangeRequest& r,
                                                        int64_t current) const;
+  etcdserverpb::RangeResponse range_in_key_order(const etcdserverpb::RangeRequest& r, int64_t rev,
+                                                 int64_t current, bool descending) const;
   absl::Status check_put(const etcdserverpb::PutRequest& r, const LeaseExists& lease_exists) const;
   etcdserverpb::PutResponse apply_put(Batch& b, const etcdserverpb::PutRequest& r);
   etcdserverpb::DeleteRangeResponse apply_delete(Batch& b,
@@ -181,6 +216,15 @@ class MvccStore {
   // The live keys attached to each lease: a revocation touches its own keys
   // only, not the whole store.
   std::map<int64_t, std::set<std::string>> by_lease_;
+  // Every change kept (at or after the compaction point), in revision
+  // order, naming its key (keys_'s own string: map nodes never move): a
+  // watch on a range pages through this, not through every key's history.
+  struct Change {
+    int64_t revision;
+    int64_t sub;
+    const std::string* key;
+  };
+  std::deque<Change> changelog_;
   int64_t revision_ = 1;  // etcd starts at 1: an empty store has revision 1
   int64_t compacted_ = 0;
   int64_t bytes_ = 0;

@@ -11,8 +11,8 @@ std::string describe_replica_message(std::string_view payload) {
     return "pass on write " + std::to_string(f.request().seq());
   }
   const wire::ForwardedAnswer& a = m->answer();
-  std::string what = a.read() != 0 ? "read " + std::to_string(a.read())
-                                   : "write " + std::to_string(a.seq());
+  std::string what =
+      a.read() != 0 ? "read " + std::to_string(a.read()) : "write " + std::to_string(a.seq());
   return "answer " + what + (a.try_again() ? ": try again" : "");
 }
 

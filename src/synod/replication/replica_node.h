@@ -88,11 +88,11 @@ class ReplicaNode final : public Protocol, private Applier {
   // once clients stop).
   size_t waiting() const { return writes_.size() + reads_.size(); }
   struct Counters {
-    uint64_t retries = 0;        // requests left to this member, tried again
-    uint64_t timed_out = 0;      // answered at their deadline
-    uint64_t duplicates = 0;     // copies answered from the session, not applied
-    uint64_t stale = 0;          // late copies skipped: their client moved on
-    uint64_t forwarded_in = 0;   // requests other members passed on to this one
+    uint64_t retries = 0;       // requests left to this member, tried again
+    uint64_t timed_out = 0;     // answered at their deadline
+    uint64_t duplicates = 0;    // copies answered from the session, not applied
+    uint64_t stale = 0;         // late copies skipped: their client moved on
+    uint64_t forwarded_in = 0;  // requests other members passed on to this one
   };
   const Counters& counters() const { return counters_; }
 
@@ -126,8 +126,8 @@ class ReplicaNode final : public Protocol, private Applier {
     Time deadline{};
     // Left to this member: it tries again until the deadline.
     bool owned = false;
-    wire::ClientRequest request;    // owned: the command, numbered in this member's session
-    std::optional<NodeId> sent_to;  // owned: where it went last; none: waiting to try again
+    wire::ClientRequest request;          // owned: the command, numbered in this member's session
+    std::optional<NodeId> sent_to;        // owned: where it went last; none: waiting to try again
     bool earlier_copy_may_apply = false;  // owned: a copy sent before the last may be in a log
     Time next_try{};
   };

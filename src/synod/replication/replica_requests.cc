@@ -35,10 +35,10 @@ void ReplicaNode::take_over_write(Env& env, ProcessId client, const wire::Client
   WaitingWrite& w = writes_[key];
   w.reply_to = client;
   w.reply_seq = request.seq();
-  Duration timeout = request.timeout_ms() == 0
-                         ? options_.request_timeout
-                         : std::min<Duration>(std::chrono::milliseconds(request.timeout_ms()),
-                                              kMaxRequestTimeout);
+  Duration timeout =
+      request.timeout_ms() == 0
+          ? options_.request_timeout
+          : std::min<Duration>(std::chrono::milliseconds(request.timeout_ms()), kMaxRequestTimeout);
   w.deadline = env.now() + timeout;
   w.owned = true;
   w.request = std::move(command);
@@ -98,7 +98,8 @@ std::optional<std::pair<bool, wire::ClientReply>> ReplicaNode::propose_here(
     Env& env, const wire::ClientRequest& request) {
   if (auto refusal = machine_->admit(request)) return std::pair{false, *refusal};
   // Not leading after all, overloaded, or handing leadership over: later.
-  if (engine_->propose(env, request.SerializeAsString())) return std::pair{true, wire::ClientReply{}};
+  if (engine_->propose(env, request.SerializeAsString()))
+    return std::pair{true, wire::ClientReply{}};
   return std::nullopt;
 }
 

@@ -21,7 +21,7 @@ SessionTable::Seen SessionTable::check(uint64_t client, uint64_t seq,
 void SessionTable::record(uint64_t client, uint64_t seq, uint64_t first_unanswered,
                           const wire::ClientReply& reply, uint64_t index) {
   Session& s = sessions_[client];
-  SYNOD_ASSERT(seq >= s.floor);  // a stale request is never applied
+  SYNOD_ASSERT(seq >= s.floor);         // a stale request is never applied
   SYNOD_ASSERT(!s.applied.count(seq));  // nor a duplicate
   // What the client says it still waits for never passes this request, and
   // never moves the floor back.

@@ -56,7 +56,7 @@ class SessionTable {
   void touch(uint64_t client, Session& s, uint64_t index);
 
   size_t max_sessions_;
-  std::map<uint64_t, Session> sessions_;  // by client
+  std::map<uint64_t, Session> sessions_;   // by client
   std::map<uint64_t, uint64_t> by_index_;  // index applied last -> client
 };
 

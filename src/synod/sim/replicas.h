@@ -42,11 +42,11 @@ class ReplicaDrain {
     if (stop_before_end_ < options_.request_timeout + 4 * options_.retry_after) return;
     for (const auto& [node, replica] : live_)
       if (replica->waiting() > 0)
-        context_.invariant_failed(
-            "waiting-drained", "node " + std::to_string(node) + " still holds " +
-                                   std::to_string(replica->waiting()) + " requests " +
-                                   std::to_string(stop_before_end_.count() / 1'000'000) +
-                                   " ms after its clients stopped");
+        context_.invariant_failed("waiting-drained",
+                                  "node " + std::to_string(node) + " still holds " +
+                                      std::to_string(replica->waiting()) + " requests " +
+                                      std::to_string(stop_before_end_.count() / 1'000'000) +
+                                      " ms after its clients stopped");
   }
 
  private:
