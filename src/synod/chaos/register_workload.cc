@@ -8,6 +8,7 @@
 
 #include <fstream>
 #include <map>
+#include <optional>
 
 #include "synod/chaos/workloads.h"
 #include "synod/check/linearizability.h"

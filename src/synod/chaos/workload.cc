@@ -73,11 +73,15 @@ void Workload::stop() {
 namespace synod::chaos {
 
 std::vector<std::string> workload_names() {
-  return {"register"};
+  return {"register", "bank", "set", "watch", "lock"};
 }
 
 std::unique_ptr<Workload> make_workload(const std::string& name, const WorkloadOptions& options) {
   if (name == "register") return make_register_workload(options);
+  if (name == "bank") return make_bank_workload(options);
+  if (name == "set") return make_set_workload(options);
+  if (name == "watch") return make_watch_workload(options);
+  if (name == "lock") return make_lock_workload(options);
   return nullptr;
 }
 
