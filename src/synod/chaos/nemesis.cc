@@ -241,9 +241,18 @@ std::string Nemesis::clock_disk_or_membership(const PlannedFault& f, std::option
            " s ahead, then runs at double speed";
   }
   if (f.kind == FaultKind::kDisk) {
-    cluster_.stall_disk(t, true);
+    // One member's disk, or a majority's (the leader's among them): then no
+    // write can become durable on a quorum until the heal.
+    disk_stalled_ = {t};
+    if (rng.chance(0.5)) {
+      for (int m : members)
+        if (m != t && disk_stalled_.size() < members.size() / 2 + 1) disk_stalled_.push_back(m);
+    }
+    for (int m : disk_stalled_)
+      cluster_.stall_disk(m, true);
     target = t;
-    return who + "'s fsyncs stall";
+    return "the fsyncs of " + members_text(cluster_, disk_stalled_) + " stall" +
+           (leader == t ? " (" + cluster_.name(t) + " leads)" : "");
   }
   absl::Status s = cluster_.remove_member(t, 10s);
   if (!s.ok()) return "skipped: " + std::string(s.message());
@@ -316,8 +325,10 @@ void Nemesis::heal() {
                  std::to_string(static_cast<int>(cluster_.clock_offset(t))) + " s ahead";
         break;
       case FaultKind::kDisk:
-        cluster_.stall_disk(t, false);
-        detail = cluster_.name(t) + "'s fsyncs go through";
+        for (int m : disk_stalled_)
+          cluster_.stall_disk(m, false);
+        detail = "the fsyncs of " + members_text(cluster_, disk_stalled_) + " go through";
+        disk_stalled_.clear();
         break;
       case FaultKind::kMembership: {
         absl::Status s = cluster_.add_member(t, 30s);

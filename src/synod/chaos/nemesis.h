@@ -38,7 +38,7 @@ enum class FaultKind {
   kKill,               // SIGKILL a random member, restart it at the heal
   kKillLeader,         // SIGKILL the leader
   kClock,              // a member's clock jumps ahead, then runs at double speed (libfaketime)
-  kDisk,               // a member's fsyncs block until the heal
+  kDisk,               // one member's fsyncs, or a majority's, block until the heal
   kMembership,         // a member removed (its data wiped), added back empty at the heal
 };
 
@@ -116,6 +116,7 @@ class Nemesis {
   std::optional<PlannedFault> active_;
   std::optional<int> target_;  // the member a process, clock, disk or membership fault hit
   bool clock_running_ = false;
+  std::vector<int> disk_stalled_;
 };
 
 }  // namespace synod::chaos

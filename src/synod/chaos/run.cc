@@ -114,6 +114,7 @@ class Run {
   std::unique_ptr<Cluster> cluster_;
   std::unique_ptr<Nemesis> nemesis_;
   std::vector<std::unique_ptr<Workload>> workloads_;
+  int64_t workloads_start_ = 0;
 };
 
 int Run::validate() {
@@ -225,6 +226,7 @@ int Run::drive() {
     }
   }
   int64_t start = recorder_.now();
+  workloads_start_ = start;
   for (auto& w : workloads_)
     w->start();
   log("workloads started; " + std::to_string(plan_.size()) + " faults planned");
@@ -256,7 +258,8 @@ int Run::finish() {
     checks.push_back(w->check());
   }
   int64_t end = recorder_.now();
-  std::string summary = summarize(recorder_.records(), nemesis_->events(), checks, end);
+  std::string summary =
+      summarize(recorder_.records(), nemesis_->events(), checks, workloads_start_, end);
   bool pass = std::all_of(checks.begin(), checks.end(), [](const CheckResult& c) {
     return c.verdict == CheckResult::Verdict::kPass;
   });
@@ -273,10 +276,12 @@ int Run::go() {
   dir_ = o_.out_dir.empty() ? "/tmp/synod-chaos-" + o_.system + "-" + std::to_string(o_.seed) +
                                   "-" + std::to_string(::getpid())
                             : o_.out_dir;
-  std::error_code ec;
-  std::filesystem::create_directories(dir_, ec);
-  if (ec) return bad("cannot create " + dir_ + ": " + ec.message());
-  log_file_.open(dir_ + "/run.log", std::ios::app);
+  if (!o_.plan_only) {  // a plan alone is printed, nothing kept
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    if (ec) return bad("cannot create " + dir_ + ": " + ec.message());
+    log_file_.open(dir_ + "/run.log", std::ios::app);
+  }
   std::string workloads;
   for (const std::string& w : o_.workloads)
     workloads += (workloads.empty() ? "" : ",") + w;

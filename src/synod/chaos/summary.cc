@@ -47,7 +47,8 @@ std::string seconds_text(int64_t ns) {
 }
 
 std::vector<Availability> availability(const std::vector<OpRecord>& records,
-                                       const std::vector<NemesisEvent>& events, int64_t end_ns) {
+                                       const std::vector<NemesisEvent>& events, int64_t start_ns,
+                                       int64_t end_ns) {
   std::vector<Availability> out = {{.phase = "healthy"}};
   std::map<std::string, size_t> index = {{"healthy", 0}};
   std::map<std::string, std::vector<Window>> windows;
@@ -60,7 +61,7 @@ std::vector<Availability> availability(const std::vector<OpRecord>& records,
     faulty.push_back(w);
   }
   // Healthy time: the gaps between faults.
-  int64_t last = 0;
+  int64_t last = start_ns;
   for (const Window& w : faulty) {
     if (w.from > last) windows["healthy"].push_back({last, w.from});
     last = std::max(last, w.to);
@@ -102,7 +103,7 @@ std::string events_near(const std::vector<NemesisEvent>& events, int64_t from, i
 }
 
 std::string summarize(const std::vector<OpRecord>& records, const std::vector<NemesisEvent>& events,
-                      const std::vector<CheckResult>& checks, int64_t end_ns) {
+                      const std::vector<CheckResult>& checks, int64_t start_ns, int64_t end_ns) {
   uint64_t ok = 0, failed = 0, unknown = 0;
   std::map<std::string, uint64_t> errors;
   for (const OpRecord& r : records) {
@@ -136,7 +137,7 @@ std::string summarize(const std::vector<OpRecord>& records, const std::vector<Ne
   std::snprintf(line, sizeof line, "  %-20s %8s %7s %7s %8s %15s\n", "phase", "time", "ops", "ok",
                 "unknown", "longest outage");
   s += line;
-  for (const Availability& a : availability(records, events, end_ns)) {
+  for (const Availability& a : availability(records, events, start_ns, end_ns)) {
     if (a.seconds == 0) continue;
     std::snprintf(line, sizeof line, "  %-20s %7.1fs %7llu %6.1f%% %8llu %15s\n", a.phase.c_str(),
                   a.seconds, static_cast<unsigned long long>(a.ops),
