@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -109,7 +110,14 @@ std::vector<std::string> Cluster::env(int i) const {
     preload += (preload.empty() ? "" : " ") + options_.disk_stall_library;
     out.push_back("SYNOD_CHAOS_DISK_STALL=" + options_.dir + "/" + name(i) + ".stall");
   }
-  if (!preload.empty()) out.push_back("LD_PRELOAD=" + preload);
+  if (!preload.empty()) {
+    out.push_back("LD_PRELOAD=" + preload);
+    // A sanitizer build refuses to start with a library loaded before its
+    // runtime; these two interpose no allocator, so the order is harmless.
+    const char* asan = std::getenv("ASAN_OPTIONS");
+    out.push_back(std::string("ASAN_OPTIONS=") + (asan ? std::string(asan) + ":" : "") +
+                  "verify_asan_link_order=0");
+  }
   return out;
 }
 
