@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "synod/check/watch_check.h"
 #include "synod/chaos/client.h"
+#include "synod/check/watch_check.h"
 
 namespace synod::chaos {
 

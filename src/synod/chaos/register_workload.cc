@@ -253,8 +253,8 @@ class RegisterWorkload : public Workload {
       result.window_from = std::min(first->second.first, second->second.first);
       result.window_to = std::max(first->second.second, second->second.second);
       return kv + " was stored at revision " + std::to_string(first->first) + " and again at " +
-             std::to_string(second->first) +
-             " (seen " + std::to_string(seen.size()) + " times in all): one write applied twice";
+             std::to_string(second->first) + " (seen " + std::to_string(seen.size()) +
+             " times in all): one write applied twice";
     }
     return "";
   }
@@ -283,7 +283,8 @@ class RegisterWorkload : public Workload {
       }
       for (const check::WatchEvent& e : *changes) {
         auto w = written.find(e.key + "=" + e.value);
-        auto [call, end] = w == written.end() ? std::make_pair(int64_t{-1}, int64_t{-1}) : w->second;
+        auto [call, end] =
+            w == written.end() ? std::make_pair(int64_t{-1}, int64_t{-1}) : w->second;
         if (!e.is_delete) stored_at(e.key, e.value, e.revision, call, end);
       }
       scanned_ = changes->size();
