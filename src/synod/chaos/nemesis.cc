@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "synod/base/assert.h"
 #include "synod/base/rng.h"
 #include "synod/chaos/delayer.h"
 
@@ -97,6 +98,9 @@ absl::StatusOr<std::vector<FaultKind>> parse_nemesis(const std::string& text) {
 }
 
 std::vector<PlannedFault> plan_faults(const NemesisPlanOptions& o) {
+  SYNOD_ASSERT(o.length_min_ms > 0);
+  SYNOD_ASSERT(o.length_min_ms <= o.length_max_ms);
+  SYNOD_ASSERT(o.gap_min_ms <= o.gap_max_ms);
   std::vector<PlannedFault> plan;
   if (o.mix.empty()) return plan;
   Rng rng = Rng(o.seed).split("nemesis");
@@ -109,6 +113,7 @@ std::vector<PlannedFault> plan_faults(const NemesisPlanOptions& o) {
     FaultKind kind = n < first_round.size() ? first_round[n] : o.mix[rng.uniform(o.mix.size())];
     plan.push_back({.start_ms = t, .length_ms = length, .kind = kind, .choice = rng.next()});
     t += length + rng.uniform_int(o.gap_min_ms, o.gap_max_ms);
+    SYNOD_ASSERT(t >= plan.back().start_ms + plan.back().length_ms);  // one at a time
   }
   return plan;
 }
@@ -343,6 +348,8 @@ void Nemesis::heal() {
   }
   network_.heal().IgnoreError();
   if (delayer_) delayer_->set(0ms, 0ms);
+  SYNOD_ASSERT(!events_.empty());
+  SYNOD_ASSERT(events_.back().heal_ns < 0);  // the active fault is the last one started
   events_.back().heal_ns = now();
   events_.back().heal_detail = detail;
   log_("heal " + fault_name(kind) + ": " + detail);

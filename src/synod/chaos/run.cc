@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "synod/chaos/cluster.h"
@@ -97,6 +98,7 @@ class Run {
     return kExitBadArguments;
   }
   int validate();
+  std::string command_line() const;
   int start_cluster();
   int drive();
   int finish();
@@ -116,6 +118,29 @@ class Run {
   std::vector<std::unique_ptr<Workload>> workloads_;
   int64_t workloads_start_ = 0;
 };
+
+// The flags that decide a run's plan and load, as a command to run again.
+std::string Run::command_line() const {
+  auto num = [](double v) {
+    std::ostringstream out;
+    out << v;
+    return out.str();
+  };
+  std::string workloads;
+  for (const std::string& w : o_.workloads)
+    workloads += (workloads.empty() ? "" : ",") + w;
+  std::string s = "synod chaos --system " + o_.system + " --nodes " + std::to_string(o_.nodes) +
+                  " --seed " + std::to_string(o_.seed) + " --duration " + num(o_.duration_s) +
+                  " --recover " + num(o_.recover_s) + " --workload " + workloads + " --nemesis " +
+                  o_.nemesis + " --fault-gap " + num(o_.gap_min_s) + "," + num(o_.gap_max_s) +
+                  " --fault-length " + num(o_.length_min_s) + "," + num(o_.length_max_s) +
+                  " --clients " + std::to_string(o_.clients) + " --rate " + num(o_.rate) +
+                  " --keys " + std::to_string(o_.keys) + " --op-timeout " + num(o_.op_timeout_s) +
+                  " --heartbeat-interval " + std::to_string(o_.heartbeat_ms) +
+                  " --election-timeout " + std::to_string(o_.election_ms);
+  if (!o_.bug.empty()) s += " --bug " + o_.bug;
+  return s;
+}
 
 int Run::validate() {
   if (o_.system == "synod") {
@@ -270,8 +295,7 @@ int Run::finish() {
     return c.verdict == CheckResult::Verdict::kPass;
   });
   summary += std::string("result: ") + (pass ? "PASS" : "FAIL") + "\n";
-  summary += "replay the schedule: synod chaos --system " + o_.system + " --seed " +
-             std::to_string(o_.seed) + " ... (flags as given; see run.log)\n";
+  summary += "the same schedule again: " + command_line() + "\n";
   out_ << summary;
   std::ofstream(dir_ + "/summary.txt") << summary;
   return pass ? kExitOk : kExitFailed;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "synod/base/assert.h"
 #include "synod/base/rng.h"
 #include "synod/chaos/client.h"
 
@@ -44,6 +45,7 @@ class Recorder {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start_).count();
   }
   void add(OpRecord record) {
+    SYNOD_ASSERT(record.ret >= record.call);
     std::lock_guard lock(mu_);
     records_.push_back(std::move(record));
   }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "synod/base/assert.h"
+
 namespace synod::check {
 
 bool lease_alive_at(const std::vector<LeaseRenewal>& renewals, int64_t t) {
@@ -13,6 +15,8 @@ bool lease_alive_at(const std::vector<LeaseRenewal>& renewals, int64_t t) {
 LockVerdict check_lock(std::vector<LockHold> holds) {
   LockVerdict v;
   v.holds = holds.size();
+  for (const LockHold& h : holds)
+    SYNOD_ASSERT_MSG(h.acquired <= h.released, "a lock released before it was acquired");
   std::sort(holds.begin(), holds.end(),
             [](const LockHold& a, const LockHold& b) { return a.acquired < b.acquired; });
   auto ms = [](int64_t ns) { return std::to_string(ns / 1'000'000) + " ms"; };
