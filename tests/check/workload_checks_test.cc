@@ -178,6 +178,7 @@ TEST(LockCheck, AnOverlapAfterTheLeaseLapsedIsReportedApart) {
                               hold(2, 3 * kSecond, 4 * kSecond, {{0, 2 * kSecond}})});
   EXPECT_TRUE(v.ok);
   EXPECT_EQ(v.lease_expiry_overlaps, 1u);
+  EXPECT_EQ(v.lapsed_holds, 1u);
   EXPECT_FALSE(v.lapse_example.empty());
 }
 

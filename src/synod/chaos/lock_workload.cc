@@ -48,7 +48,8 @@ class LockWorkload : public Workload {
     result.summary = std::to_string(v.holds) + " holds, " + std::to_string(attempts_failed_) +
                      " attempts given up, " + std::to_string(v.violations) +
                      " overlaps with a live lease, " + std::to_string(v.lease_expiry_overlaps) +
-                     " overlaps after a lease lapsed (" + options().out_dir + "/lock.jsonl)";
+                     " overlaps after " + std::to_string(v.lapsed_holds) +
+                     " holders' leases lapsed (" + options().out_dir + "/lock.jsonl)";
     if (v.lease_expiry_overlaps > 0)
       result.notes.push_back("lease expiry (the known limit of a lock without fencing): " +
                              v.lapse_example);

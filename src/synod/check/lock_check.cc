@@ -22,6 +22,7 @@ LockVerdict check_lock(std::vector<LockHold> holds) {
   auto ms = [](int64_t ns) { return std::to_string(ns / 1'000'000) + " ms"; };
   for (size_t i = 0; i < holds.size(); ++i) {
     const LockHold& a = holds[i];
+    bool lapsed = false;
     for (size_t j = i + 1; j < holds.size() && holds[j].acquired < a.released; ++j) {
       const LockHold& b = holds[j];
       std::string what = "client " + std::to_string(b.client) + " acquired at " + ms(b.acquired) +
@@ -29,6 +30,8 @@ LockVerdict check_lock(std::vector<LockHold> holds) {
                          " held the lock (acquired at " + ms(a.acquired) + ", released at " +
                          ms(a.released) + ")";
       if (!lease_alive_at(a.renewals, b.acquired)) {
+        if (!lapsed) ++v.lapsed_holds;
+        lapsed = true;
         if (v.lease_expiry_overlaps++ == 0)
           v.lapse_example = what + "; the first holder's lease was not certainly alive then";
         continue;

@@ -35,6 +35,7 @@ struct LockHold {
 struct LockVerdict {
   bool ok = true;
   size_t holds = 0, violations = 0, lease_expiry_overlaps = 0;
+  size_t lapsed_holds = 0;  // holds whose lapsed lease let others in (one stall, many overlaps)
   std::string explanation;    // the first violation, in words
   std::string lapse_example;  // the first lease-expiry overlap
   int64_t window_from = -1, window_to = -1;
