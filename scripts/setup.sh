@@ -16,6 +16,8 @@ packages=(
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   # a real etcd and etcdctl, for the compatibility tests and the benchmark
   etcd-server etcd-client
+  # synod chaos: namespaces and links, packet filters, clock faults
+  iproute2 iptables libfaketime
 )
 
 missing=()

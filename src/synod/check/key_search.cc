@@ -58,6 +58,35 @@ bool apply(const SearchOp& op, int32_t state, int32_t& next) {
   SYNOD_UNREACHABLE();
 }
 
+// A timed-out write of a value that nothing else writes, whose value a known
+// result observed, did take effect, and before that observer returned: it
+// becomes an operation of known outcome that returned then (no earlier than
+// its call). That is sound (any linearization has it before the observer,
+// which precedes whatever was called after the observer returned) and spares
+// the search its choice of taking effect or not, and where: with timeouts
+// from partitions, these are most of a history's unknown writes.
+void force_observed_unknown_writes(std::vector<SearchOp>& ops, size_t values) {
+  std::vector<int32_t> writers(values, 0);
+  std::vector<int64_t> first_observer_ret(values, std::numeric_limits<int64_t>::max());
+  for (const SearchOp& s : ops) {
+    bool writes = s.step == Step::kWrite || s.step == Step::kCasSwap;
+    if (writes && s.b >= 0) ++writers[static_cast<size_t>(s.b)];
+    bool observes = !s.unknown && (s.step == Step::kRead || s.step == Step::kCasSwap);
+    if (observes && s.a >= 0) {
+      int64_t& first = first_observer_ret[static_cast<size_t>(s.a)];
+      first = std::min(first, s.ret);
+    }
+  }
+  for (SearchOp& s : ops) {
+    bool writes = s.step == Step::kWrite || s.step == Step::kCasSwap;
+    if (!s.unknown || !writes || s.b < 0) continue;
+    auto v = static_cast<size_t>(s.b);
+    if (writers[v] != 1 || first_observer_ret[v] == std::numeric_limits<int64_t>::max()) continue;
+    s.unknown = false;
+    s.ret = std::max(s.call, first_observer_ret[v]);
+  }
+}
+
 std::vector<SearchOp> translate(std::span<const Operation* const> ops) {
   std::unordered_map<std::string_view, int32_t> ids;  // lookups only; ids follow input order
   auto id = [&ids](const std::optional<std::string>& v) {
@@ -97,6 +126,8 @@ std::vector<SearchOp> translate(std::span<const Operation* const> ops) {
     }
     out.push_back(s);
   }
+
+  force_observed_unknown_writes(out, ids.size());
 
   std::vector<bool> looked_for(ids.size(), false);
   for (const SearchOp& s : out) {

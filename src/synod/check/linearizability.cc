@@ -8,6 +8,7 @@
 #include "synod/base/assert.h"
 #include "synod/base/duration.h"
 #include "synod/check/key_search.h"
+#include "synod/check/zones.h"
 
 namespace synod::check {
 namespace {
@@ -210,6 +211,18 @@ std::string why(const History& window) {
   return "";
 }
 
+// The operations find_zone_conflict names, if the search agrees that they
+// cannot be ordered.
+std::optional<History> zone_conflict(const History& one_key, uint64_t max_steps) {
+  std::optional<std::vector<size_t>> found = find_zone_conflict(one_key);
+  if (!found) return std::nullopt;
+  History part;
+  for (size_t i : *found)
+    part.push_back(one_key[i]);
+  if (search(part, max_steps) != KeyVerdict::kNotLinearizable) return std::nullopt;
+  return part;
+}
+
 }  // namespace
 
 std::optional<bool> is_linearizable_key(const History& one_key, uint64_t max_steps) {
@@ -329,17 +342,23 @@ Verdict check_linearizable(const History& history, const CheckOptions& options) 
 
   const std::vector<const Operation*>* undecided = nullptr;
   for (const auto& [key, ops] : by_key) {
-    KeySearchResult r = search_key(ops, options.max_search_steps_per_key);
+    History one_key;
+    for (const Operation* op : ops)
+      one_key.push_back(*op);
+    // Values written once give a fast refutation (zones.h); the search
+    // confirms it on the few operations it names, so a mistake there could
+    // only cost time, never a wrong verdict.
+    std::optional<History> conflict = zone_conflict(one_key, options.max_search_steps_per_key);
+    KeySearchResult r{.verdict = KeyVerdict::kNotLinearizable};
+    if (!conflict) r = search_key(ops, options.max_search_steps_per_key);
     verdict.search_steps += r.steps;
     if (r.verdict == KeyVerdict::kUndecided && undecided == nullptr) undecided = &ops;
     if (r.verdict != KeyVerdict::kNotLinearizable) continue;
     verdict.linearizable = false;
     verdict.key = std::string(key);
-    History one_key;
-    for (const Operation* op : ops)
-      one_key.push_back(*op);
     if (options.minimize) {
-      verdict.window = minimal_window(one_key, options.max_search_steps_per_key);
+      verdict.window =
+          minimal_window(conflict ? *conflict : one_key, options.max_search_steps_per_key);
       verdict.explanation = explain_window(verdict.window);
     } else {
       verdict.explanation = "The " + std::to_string(one_key.size()) + " operations on " +

@@ -16,5 +16,6 @@ void add_serve_command(CLI::App& app, int& exit_code);
 void add_kv_commands(CLI::App& app, int& exit_code);
 void add_bench_command(CLI::App& app, int& exit_code);
 void add_snapshot_commands(CLI::App& app, int& exit_code);
+void add_chaos_command(CLI::App& app, int& exit_code);
 
 }  // namespace synod::cli

@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
       "  synod sim list     the protocols and their injectable bugs\n"
       "  synod check history FILE   check a recorded history for linearizability\n"
       "  synod serve        run a member of a replicated key-value store (etcd's flags)\n"
-      "  synod kv put|get|del|load  talk to a running cluster"};
+      "  synod kv put|get|del|load  talk to a running cluster\n"
+      "  synod chaos        fault-test a real cluster (synod or etcd) and check its histories"};
   app.require_subcommand(1);
   int exit_code = synod::cli::kExitOk;
   synod::cli::add_sim_commands(app, exit_code);
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
   synod::cli::add_kv_commands(app, exit_code);
   synod::cli::add_bench_command(app, exit_code);
   synod::cli::add_snapshot_commands(app, exit_code);
+  synod::cli::add_chaos_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
