@@ -9,6 +9,7 @@
 # beside it takes of the two cores) and their peak resident memory, for
 # bench/RESULTS.md.
 #   bench/etcd_compare.sh [DURATION]
+#   ROWS="put:64:16 txn:64:16" SYSTEMS=synod bench/etcd_compare.sh 10   # some rows
 set -euo pipefail
 cd "$(dirname "$0")/.."
 synod=${SYNOD:-build/src/synod/synod}
@@ -79,12 +80,12 @@ row() {  # system op clients conns
   rm -rf "${dir:?}"/n*
 }
 
-for system in synod etcd; do
+# ROWS picks rows, as op:clients:conns words (default: all of them).
+rows=${ROWS:-"put:1:1 put:64:16 put:256:16 range:64:16 range-serializable:64:16 txn:64:16"}
+for system in ${SYSTEMS:-synod etcd}; do
   if [ "$system" = etcd ]; then export SERVE_BINARY=etcd; else unset SERVE_BINARY; fi
-  row "$system" put 1 1
-  row "$system" put 64 16
-  row "$system" put 256 16
-  row "$system" range 64 16
-  row "$system" range-serializable 64 16
-  row "$system" txn 64 16
+  for r in $rows; do
+    IFS=: read -r op clients conns <<<"$r"
+    row "$system" "$op" "$clients" "$conns"
+  done
 done

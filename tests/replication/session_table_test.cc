@@ -63,9 +63,9 @@ TEST(SessionTable, ManyRequestsUnderWayAreEachAppliedOnce) {
   t.record(7, 1, 1, reply(1, "first"), 11);
   wire::ClientReply got;
   EXPECT_EQ(t.check(7, 1, &got), SessionTable::Seen::kDuplicate);
-  EXPECT_EQ(got.kv().value(), "first");
   EXPECT_EQ(t.check(7, 3, &got), SessionTable::Seen::kDuplicate);
-  EXPECT_EQ(got.kv().value(), "third");
+  EXPECT_EQ(got.outcome_case(), wire::ClientReply::OUTCOME_NOT_SET)
+      << "a member answers its callers itself: its replies are not kept";
   // Request 4 says 2 is the lowest still waited for: 1 is forgotten.
   t.record(7, 4, 2, reply(4, "fourth"), 12);
   EXPECT_EQ(t.check(7, 1, nullptr), SessionTable::Seen::kStale);
@@ -111,9 +111,7 @@ TEST(SessionTable, ASnapshotKeepsEveryRequestInTheWindow) {
   restored.load(snapshot);
   EXPECT_EQ(restored.check(7, 1, nullptr), SessionTable::Seen::kNew);
   EXPECT_EQ(restored.check(7, 3, nullptr), SessionTable::Seen::kDuplicate);
-  wire::ClientReply got;
-  EXPECT_EQ(restored.check(7, 5, &got), SessionTable::Seen::kDuplicate);
-  EXPECT_EQ(got.kv().value(), "fifth");
+  EXPECT_EQ(restored.check(7, 5, nullptr), SessionTable::Seen::kDuplicate);
 }
 
 // Snapshots written before sessions held many requests kept one (seq, reply).

@@ -78,6 +78,13 @@ void WatchHub::create(const std::shared_ptr<WatchSink>& stream,
     stream->send(std::move(created));
     return;
   }
+  if (watches_.size() >= kMaxWatches) {
+    created.set_canceled(true);
+    created.set_cancel_reason("etcdserver: too many watches on this member (" +
+                              std::to_string(kMaxWatches) + ")");
+    stream->send(std::move(created));
+    return;
+  }
   int64_t start = request.start_revision() > 0 ? request.start_revision() : store_.revision() + 1;
   stream->send(std::move(created));
   if (start < store_.compacted()) {

@@ -42,6 +42,9 @@ class WatchHub {
   static constexpr size_t kCatchUpQueued = 64;
   static constexpr size_t kLiveQueued = 4'096;
   static_assert(kLiveQueued < WatchSink::kMaxQueued);
+  // Watches one member holds at most (each a few hundred bytes): past it a
+  // create is answered created-and-canceled with the reason.
+  static constexpr size_t kMaxWatches = 100'000;
 
   WatchHub(const MvccStore& store, FillHeader fill, Wake wake)
       : store_(store), fill_(std::move(fill)), wake_(std::move(wake)) {}

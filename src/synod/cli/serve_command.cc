@@ -14,6 +14,8 @@
 
 #include "synod/api/etcd_api.h"
 #include "synod/base/record.h"
+#include <grpcpp/resource_quota.h>
+
 #include "synod/cli/commands.h"
 #include "synod/cli/serve_config.h"
 #include "synod/cli/serve_identity.h"
@@ -32,6 +34,9 @@ namespace synod::cli {
 namespace {
 
 constexpr int kExitCannotServe = 1;
+// What gRPC may hold for the client port: calls in flight, their buffers.
+constexpr size_t kGrpcMemoryBytes = size_t{1} << 30;
+constexpr int kGrpcMaxThreads = 64;
 
 std::string metrics_text(const raft::RaftEngine& engine, const replication::ReplicaNode& replica,
                          const net::NodeRuntime& runtime, const MemberRegistry& members,
@@ -294,6 +299,12 @@ int serve(ServeConfig config) {
   // etcd's bound on a request, plus room for gRPC's own framing.
   builder.SetMaxReceiveMessageSize(static_cast<int>(kMaxRequestBytes + (512 << 10)));
   builder.SetMaxSendMessageSize(std::numeric_limits<int>::max());
+  // gRPC's own buffers and threads, bounded: past them new calls are refused
+  // with RESOURCE_EXHAUSTED rather than growing the member without end.
+  grpc::ResourceQuota grpc_quota("synod-serve");
+  grpc_quota.Resize(kGrpcMemoryBytes);
+  grpc_quota.SetMaxThreads(kGrpcMaxThreads);
+  builder.SetResourceQuota(grpc_quota);
   for (grpc::Service* service : etcd_api.services())
     builder.RegisterService(service);
   std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();

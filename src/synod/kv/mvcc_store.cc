@@ -83,8 +83,12 @@ MvccStore::Keys::const_iterator MvccStore::find(const std::string& key) const {
 }
 
 MvccStore::Keys::iterator MvccStore::entry_of(const std::string& key) {
+  // The hash index first: the ordered map's walk of string compares only
+  // for a key it has never held.
+  if (auto hit = index_.find(key); hit != index_.end()) return hit->second;
   auto [it, created] = keys_.try_emplace(key);
-  if (created) index_.emplace(it->first, it);
+  SYNOD_ASSERT(created);
+  index_.emplace(it->first, it);
   return it;
 }
 

@@ -162,7 +162,17 @@ void ReplicaNode::apply(Env& env, uint64_t index, std::string_view command) {
   if (listener_) listener_->applied(env.self(), index, digest_);
 
   WriteKey key{request.client(), request.seq()};
-  if (seen != SessionTable::Seen::kStale && writes_.count(key)) end_write(env, key, reply);
+  if (seen != SessionTable::Seen::kStale && writes_.count(key)) end_write(env, key, known(reply));
+}
+
+// A member's own requests applied inside a snapshot it caught up from: their
+// sessions know they applied, not what they answered.
+wire::ClientReply ReplicaNode::known(wire::ClientReply reply) {
+  if (reply.outcome_case() == wire::ClientReply::OUTCOME_NOT_SET)
+    reply.mutable_timed_out()->set_reason(
+        "request timed out: applied while this member caught up from a snapshot, which keeps no "
+        "result");
+  return reply;
 }
 
 void ReplicaNode::read_ready(Env& env, uint64_t read) {
@@ -234,7 +244,7 @@ void ReplicaNode::settle_after_restore(Env& env) {
     wire::ClientReply reply;
     switch (sessions_.check(key.first, key.second, &reply)) {
       case SessionTable::Seen::kDuplicate:
-        end_write(env, key, reply);
+        end_write(env, key, known(reply));
         break;
       case SessionTable::Seen::kStale:
         reply.mutable_timed_out()->set_reason("request timed out: its session moved past it");

@@ -167,6 +167,7 @@ class ReplicaNode final : public Protocol, private Applier {
   void after_input(Env& env);
   void sweep(Env& env);
   void settle_after_restore(Env& env);
+  static wire::ClientReply known(wire::ClientReply reply);
 
   std::unique_ptr<Replicator> engine_;
   std::unique_ptr<StateMachine> machine_;

@@ -28,7 +28,11 @@ void SessionTable::record(uint64_t client, uint64_t seq, uint64_t first_unanswer
   uint64_t floor = first_unanswered == 0 ? seq : std::min(first_unanswered, seq);
   s.floor = std::max(s.floor, floor);
   s.applied.erase(s.applied.begin(), s.applied.lower_bound(s.floor));
-  s.applied.emplace(seq, reply);
+  // A client with one request at a time sends copies of it and is answered
+  // from here. A member (many under way) answers its own callers when it
+  // applies, so its replies are not kept: a copy of one of its requests
+  // needs only to be known as applied.
+  s.applied.emplace(seq, first_unanswered == 0 ? reply : wire::ClientReply());
   while (s.applied.size() > kMaxWindow) {
     s.floor = s.applied.begin()->first + 1;
     s.applied.erase(s.applied.begin());

@@ -39,7 +39,8 @@ class SessionTable {
   explicit SessionTable(size_t max_sessions = kMaxSessions) : max_sessions_(max_sessions) {}
 
   Seen check(uint64_t client, uint64_t seq, wire::ClientReply* reply) const;
-  // Request `seq` of `client` was applied at `index` and got `reply`.
+  // Request `seq` of `client` was applied at `index` and got `reply` (kept
+  // only for a client with one request at a time: first_unanswered 0).
   void record(uint64_t client, uint64_t seq, uint64_t first_unanswered,
               const wire::ClientReply& reply, uint64_t index);
 
