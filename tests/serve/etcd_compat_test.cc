@@ -702,6 +702,63 @@ TEST(EtcdCompat, AOneMemberClusterWithAQuotaOfFiftyKilobytesActsAsEtcds) {
   std::filesystem::remove_all(dir, ignored);
 }
 
+// Two clusters started with the same flags report the same cluster and
+// member ids whether synod or etcd serves them: the ids are derived as
+// etcd derives them, from the peer URLs and the cluster token.
+TEST(EtcdCompat, ClusterAndMemberIdsAreTheOnesEtcdDerives) {
+  const char* synod_bin = std::getenv("SYNOD_BIN");
+  ASSERT_NE(synod_bin, nullptr) << "SYNOD_BIN is not set (ctest sets it)";
+  std::string dir = ::testing::TempDir() + "synod-ids-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  std::vector<uint16_t> ports = free_ports(6);
+  ASSERT_EQ(ports.size(), 6u);
+  auto url = [](uint16_t port) { return "http://127.0.0.1:" + std::to_string(port); };
+  std::string initial;
+  for (int i = 0; i < 3; ++i)
+    initial += (i ? "," : "") + ("m" + std::to_string(i + 1)) + "=" + url(ports[2 * i]);
+  // The ids one system reports, as "cluster <id>" and each member's id.
+  auto ids_of = [&](const std::vector<std::string>& serve, const std::string& sub) {
+    std::vector<Child> members;
+    std::string endpoints;
+    for (int i = 0; i < 3; ++i) {
+      std::vector<std::string> argv = serve;
+      std::string name = "m" + std::to_string(i + 1);
+      for (std::string& flag : member_flags(name, dir + "/" + sub + "/" + name, url(ports[2 * i]),
+                                            url(ports[2 * i + 1]), initial, "new", "ids-token"))
+        argv.push_back(std::move(flag));
+      members.emplace_back(argv, dir + "/" + sub + name + ".log", dir + "/" + sub + name + ".log");
+      endpoints += (i ? "," : "") + std::string("127.0.0.1:") + std::to_string(ports[2 * i + 1]);
+    }
+    Ctl ctl({sub, endpoints, dir, serve, "ids-token"});
+    std::string listed;
+    wait_until(
+        [&] {
+          listed = ctl.raw({"member", "list", "-w", "json"}, 5s).out;
+          return listed.find("\"cluster_id\"") != std::string::npos;
+        },
+        30s, 200ms);
+    std::smatch m;
+    std::string out;
+    if (std::regex_search(listed, m, std::regex(R"("cluster_id":(\d+))")))
+      out += "cluster " + m[1].str();
+    std::vector<std::string> ids;
+    const std::regex id_field(R"("ID":(\d+))");
+    for (auto it = std::sregex_iterator(listed.begin(), listed.end(), id_field);
+         it != std::sregex_iterator(); ++it)
+      ids.push_back((*it)[1]);
+    std::sort(ids.begin(), ids.end());
+    for (const std::string& id : ids)
+      out += " member " + id;
+    return out;
+  };
+  std::string from_etcd = ids_of({"etcd"}, "etcd");
+  std::string from_synod = ids_of({synod_bin, "serve"}, "synod");
+  EXPECT_NE(from_etcd.find("member"), std::string::npos) << "etcd listed no member";
+  EXPECT_EQ(from_synod, from_etcd);
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+}
+
 // A watch on a follower and a kept-alive lease, while the leader is killed:
 // the watch sees every write once, in order, and the lease outlives its TTL
 // while kept alive, then expires once nobody keeps it.

@@ -141,7 +141,7 @@ void EtcdApi::wake_watches(bool later) {
     return asio::post(io_, [this] {
       if (!stopped_) watches_->pump();
     });
-  watch_timer_.expires_after(std::chrono::milliseconds(2));
+  watch_timer_.expires_after(WatchHub::kPumpPause);
   watch_timer_.async_wait([this](asio::error_code ec) {
     if (!ec && !stopped_) watches_->pump();
   });

@@ -34,26 +34,22 @@ void WatchHub::send_compacted(WatchSink& stream, int64_t watch_id) {
   stream.send(std::move(canceled));
 }
 
-// One page of the store's history from w.next_revision, one response per
-// revision, as etcd sends them.
-bool WatchHub::catch_up(Watch& w, int64_t watch_id) {
+// One page of the store's history from w.next_revision, in one response
+// whose header names the last revision the page covers (every event of the
+// watch up to it is in it, so a client resuming from the header misses
+// nothing), as etcd's unsynced watchers get their history in batches.
+bool WatchHub::catch_up(Watch& w, int64_t watch_id, size_t max_events, size_t* sent) {
+  *sent = 0;
   if (caught_up(w)) return true;
   if (w.next_revision < store_.compacted()) return false;
   MvccStore::ChangesPage page =
-      store_.changes_page(w.key, w.range_end, w.next_revision, kPageEvents, kPageScanned);
-  std::vector<mvccpb::Event> batch;
-  int64_t batch_revision = 0;
-  for (auto& e : page.events) {
-    if (!wants(w, e)) continue;
-    if (!batch.empty() && e.kv().mod_revision() != batch_revision) {
-      send(w, watch_id, std::move(batch), batch_revision);
-      batch.clear();
-    }
-    batch_revision = e.kv().mod_revision();
-    batch.push_back(std::move(e));
-  }
-  if (!batch.empty()) send(w, watch_id, std::move(batch), batch_revision);
+      store_.changes_page(w.key, w.range_end, w.next_revision, max_events, kPageScanned);
+  std::vector<mvccpb::Event> mine;
+  for (auto& e : page.events)
+    if (wants(w, e)) mine.push_back(std::move(e));
   SYNOD_ASSERT(page.next > w.next_revision);  // every page moves on
+  *sent = mine.size();
+  if (!mine.empty()) send(w, watch_id, std::move(mine), page.next - 1);
   w.next_revision = page.next;
   return true;
 }
@@ -192,33 +188,36 @@ void WatchHub::wake_if_behind() {
 void WatchHub::pump() {
   pump_asked_ = false;
   bool waiting_for_room = false, more = false;
-  for (auto it = watches_.begin(); it != watches_.end();) {
+  size_t budget = kPumpEvents;
+  // Round robin from where the last pump stopped, wrapping once.
+  auto start = watches_.upper_bound(pump_from_);
+  for (size_t seen = 0, n = watches_.size(); seen < n && !watches_.empty(); ++seen) {
+    if (start == watches_.end()) start = watches_.begin();
+    auto it = start++;
     Watch& w = it->second;
     if (w.stream->is_done()) {
-      it = watches_.erase(it);
+      watches_.erase(it);
       continue;
     }
-    if (caught_up(w)) {
-      ++it;
+    if (caught_up(w)) continue;
+    if (budget == 0 || w.stream->queued() >= kCatchUpQueued) {
+      (budget == 0 ? more : waiting_for_room) = true;
       continue;
     }
-    if (w.stream->queued() >= kCatchUpQueued) {
-      waiting_for_room = true;
-      ++it;
-      continue;
-    }
-    if (!catch_up(w, it->first.second)) {
+    size_t sent = 0;
+    if (!catch_up(w, it->first.second, std::min(kPageEvents, budget), &sent)) {
       send_compacted(*w.stream, it->first.second);
-      it = watches_.erase(it);
+      watches_.erase(it);
       continue;
     }
+    budget -= std::min(budget, std::max<size_t>(sent, 1));
+    pump_from_ = it->first;
     more |= !caught_up(w);
-    ++it;
   }
-  if (more) {
+  if (more && budget > 0) {
     pump_asked_ = true;
     wake_(false);
-  } else if (waiting_for_room) {
+  } else if (more || waiting_for_room) {
     pump_asked_ = true;
     wake_(true);
   }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -29,13 +30,19 @@ class WatchHub {
   // Header fields other than the revision (cluster, member, term).
   using FillHeader = std::function<void(etcdserverpb::ResponseHeader*, int64_t revision)>;
   // Asks for pump() to run on the loop: soon (`later` false), or after a
-  // short wait for streams to drain.
+  // pause (kPumpPause): to let streams drain, and after a pump that spent
+  // its whole budget, so that history never takes more than a share of the
+  // member from the writers.
   using Wake = std::function<void(bool later)>;
 
   // A page of history: at most this many events, or this many changes
-  // looked at, per watch per turn.
+  // looked at, per watch; one response carries it. One pump() sends at most
+  // kPumpEvents events in all, the watches behind taking turns, so the
+  // writers' requests between two pumps wait for little.
   static constexpr size_t kPageEvents = 1'000;
   static constexpr size_t kPageScanned = 20'000;
+  static constexpr std::chrono::milliseconds kPumpPause{5};
+  static constexpr size_t kPumpEvents = 1'000;
   // A watch behind sends a page only while its stream holds fewer
   // responses than this; live changes go to a caught-up watch only while
   // its stream holds fewer than kLiveQueued, else it falls behind.
@@ -87,8 +94,9 @@ class WatchHub {
   using Key = std::pair<const WatchSink*, int64_t>;
 
   bool caught_up(const Watch& w) const { return w.next_revision > store_.revision(); }
-  // One page of history; false: that history was compacted (nothing sent).
-  bool catch_up(Watch& w, int64_t watch_id);
+  // One page of history, of at most `max_events`; false: that history was
+  // compacted (nothing sent). Returns the events sent in *sent.
+  bool catch_up(Watch& w, int64_t watch_id, size_t max_events, size_t* sent);
   void send_compacted(WatchSink& stream, int64_t watch_id);
   bool wants(const Watch& w, const mvccpb::Event& e) const;
   void send(Watch& w, int64_t watch_id, std::vector<mvccpb::Event> events, int64_t revision);
@@ -101,6 +109,7 @@ class WatchHub {
   std::map<Key, Watch> watches_;
   std::map<const WatchSink*, int64_t> next_id_;  // each stream's next id to try
   bool pump_asked_ = false;
+  Key pump_from_{nullptr, 0};  // the watch after the last one pump() served
 };
 
 }  // namespace synod::api

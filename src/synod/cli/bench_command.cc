@@ -12,6 +12,7 @@
 #include <random>
 #include <thread>
 
+#include "synod/cli/bench_watchers.h"
 #include "synod/cli/commands.h"
 #include "synod/cli/latency.h"
 #include "synod/cli/serve_config.h"
@@ -32,6 +33,10 @@ struct BenchFlags {
   uint64_t keys = 100'000;
   std::string key_prefix = "bench/";
   double timeout_s = 10;
+  uint64_t count = 0;  // operations in all, then stop (0: run for the duration)
+  int watchers = 0;
+  std::string watch_prefix;  // default: the key prefix
+  int64_t watch_from = 0;    // 0: from now
 };
 
 // One client's loop. Lives until the run ends; only gRPC's callback thread
@@ -90,6 +95,11 @@ class Bench {
     start_ = Clock::now();
     end_ = start_ + std::chrono::duration_cast<Clock::duration>(
                         std::chrono::duration<double>(f_.duration_s));
+    std::unique_ptr<BenchWatchers> watchers;
+    if (f_.watchers > 0)
+      watchers = std::make_unique<BenchWatchers>(
+          channels_, f_.watchers, f_.watch_prefix.empty() ? f_.key_prefix : f_.watch_prefix,
+          f_.watch_from);
     running_ = static_cast<int>(clients_.size());
     for (Client& c : clients_)
       next(c);
@@ -97,7 +107,9 @@ class Bench {
       std::unique_lock lock(mu_);
       done_.wait(lock, [&] { return running_ == 0; });
     }
-    return report();
+    int code = report();
+    if (watchers) std::printf("%s\n", watchers->summary().c_str());
+    return code;
   }
 
  private:
@@ -130,7 +142,8 @@ class Bench {
   }
 
   void next(Client& c) {
-    if (Clock::now() >= end_) {
+    bool enough = f_.count > 0 && issued_.fetch_add(1) >= f_.count;
+    if (enough || Clock::now() >= end_) {
       std::lock_guard lock(mu_);
       if (--running_ == 0) done_.notify_all();
       return;
@@ -204,6 +217,7 @@ class Bench {
   std::mutex mu_;
   std::condition_variable done_;
   int running_ = 0;
+  std::atomic<uint64_t> issued_{0};
 };
 
 }  // namespace
@@ -226,6 +240,16 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--keys", flags->keys, "distinct keys, chosen at random")->capture_default_str();
   cmd->add_option("--key-prefix", flags->key_prefix, "prefix of every key")->capture_default_str();
   cmd->add_option("--timeout", flags->timeout_s, "seconds per request")->capture_default_str();
+  cmd->add_option("--count", flags->count,
+                  "stop after this many operations in all (0: run for --duration)")
+      ->capture_default_str();
+  cmd->add_option("--watchers", flags->watchers,
+                  "watch streams beside the load, one watch each, counting the events they get")
+      ->capture_default_str();
+  cmd->add_option("--watch-prefix", flags->watch_prefix, "what they watch (default: --key-prefix)");
+  cmd->add_option("--watch-from", flags->watch_from,
+                  "the revision they start from (1: the whole history; 0: from now)")
+      ->capture_default_str();
   cmd->callback([flags, &exit_code] { exit_code = Bench(*flags).run(); });
 }
 

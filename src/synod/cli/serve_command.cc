@@ -3,6 +3,7 @@
 // TCP and a write-ahead log on disk, serving etcd's v3 API over gRPC.
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/server_posix.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -14,8 +15,6 @@
 
 #include "synod/api/etcd_api.h"
 #include "synod/base/record.h"
-#include <grpcpp/resource_quota.h>
-
 #include "synod/cli/commands.h"
 #include "synod/cli/serve_config.h"
 #include "synod/cli/serve_identity.h"

@@ -1,5 +1,6 @@
 #include "synod/cli/serve_config.h"
 
+#include <openssl/sha.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -225,7 +226,8 @@ absl::StatusOr<ClusterLayout> cluster_layout(const ServeConfig& config) {
                                         std::string(item) + "'");
     auto url = parse_url("initial-cluster", item.substr(eq + 1));
     if (!url.ok()) return url.status();
-    layout.members.push_back({std::string(item.substr(0, eq)), url->host, url->port});
+    layout.members.push_back({std::string(item.substr(0, eq)), url->host, url->port,
+                              std::string(item.substr(eq + 1)), 0});
   }
   if (layout.members.empty())
     return absl::InvalidArgumentError("--initial-cluster names no member");
@@ -248,11 +250,42 @@ absl::StatusOr<ClusterLayout> cluster_layout(const ServeConfig& config) {
                                       config.initial_advertise_peer_urls +
                                       " does not match this member's entry in --initial-cluster (" +
                                       self->host + ":" + std::to_string(self->port) + ")");
-  Hasher hasher(hash64(config.initial_cluster_token));
-  for (const ClusterMember& m : layout.members)
-    hasher.add(m.name).add(m.host).add(static_cast<uint64_t>(m.port));
-  layout.cluster_id = hasher.digest();
+  std::vector<uint64_t> ids;
+  for (ClusterMember& m : layout.members) {
+    m.id = etcd_member_id({m.url}, config.initial_cluster_token);
+    ids.push_back(m.id);
+  }
+  layout.cluster_id = etcd_cluster_id(ids);
   return layout;
+}
+
+namespace {
+uint64_t first_8_bytes_of_sha1(const std::string& bytes) {
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i)
+    v = v << 8 | digest[i];
+  return v;
+}
+}  // namespace
+
+uint64_t etcd_member_id(std::vector<std::string> peer_urls, std::string_view token) {
+  std::sort(peer_urls.begin(), peer_urls.end());
+  std::string b;
+  for (const std::string& url : peer_urls)
+    b += url;
+  b += token;
+  return first_8_bytes_of_sha1(b);
+}
+
+uint64_t etcd_cluster_id(std::vector<uint64_t> member_ids) {
+  std::sort(member_ids.begin(), member_ids.end());
+  std::string b;
+  for (uint64_t id : member_ids)
+    for (int shift = 56; shift >= 0; shift -= 8)
+      b.push_back(static_cast<char>(id >> shift));
+  return first_8_bytes_of_sha1(b);
 }
 
 absl::Status finish_config(ServeConfig& config) {
@@ -280,7 +313,8 @@ absl::Status finish_config(ServeConfig& config) {
     return absl::InvalidArgumentError("--max-request-bytes must be between 1 KiB and 64 MiB");
   // etcd: 0 is the default quota; any other size is taken, however small
   // (etcd's own tests raise NOSPACE with 53,248 bytes).
-  if (config.quota_backend_bytes == 0) config.quota_backend_bytes = ServeConfig{}.quota_backend_bytes;
+  if (config.quota_backend_bytes == 0)
+    config.quota_backend_bytes = ServeConfig{}.quota_backend_bytes;
   if (config.quota_backend_bytes > kMaxQuotaBytes)
     return absl::InvalidArgumentError(
         "--quota-backend-bytes must be at most 512 MiB: synod keeps the store in memory and "

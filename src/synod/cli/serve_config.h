@@ -64,6 +64,8 @@ struct ClusterMember {
   std::string name;
   std::string host;
   uint16_t port = 0;
+  std::string url;  // as --initial-cluster gives it
+  uint64_t id = 0;  // etcd's member id (etcd_member_id)
 };
 
 // "a,b,c" as its items (empty ones dropped).
@@ -85,9 +87,16 @@ absl::StatusOr<asio::ip::tcp::endpoint> resolve_url(asio::io_context& io, std::s
 struct ClusterLayout {
   std::vector<ClusterMember> members;
   uint32_t self = 0;
-  uint64_t cluster_id = 0;  // from the token and the members
+  uint64_t cluster_id = 0;  // etcd's: from the members' ids (etcd_cluster_id)
 };
 absl::StatusOr<ClusterLayout> cluster_layout(const ServeConfig& config);
+
+// Ids as etcd derives them, so a cluster started with etcd's flags reports
+// the ids etcd would: a member's is the first 8 bytes (big-endian) of the
+// SHA-1 of its sorted peer URLs and the cluster token; the cluster's, of
+// the SHA-1 of its members' ids, sorted, 8 bytes each, big-endian.
+uint64_t etcd_member_id(std::vector<std::string> peer_urls, std::string_view token);
+uint64_t etcd_cluster_id(std::vector<uint64_t> member_ids);
 
 // Checks the settings against each other and fills derived defaults.
 absl::Status finish_config(ServeConfig& config);

@@ -47,7 +47,7 @@ Identity from_layout(const ClusterLayout& layout) {
     const ClusterMember& c = layout.members[i];
     wire::EtcdMember m;
     m.set_node(static_cast<NodeId>(i));
-    m.set_id(initial_member_id(layout.cluster_id, c.name));
+    m.set_id(c.id);
     m.set_name(c.name);
     m.add_peer_urls("http://" + c.host + ":" + std::to_string(c.port));
     identity.initial.push_back(std::move(m));
@@ -104,10 +104,6 @@ wire::PeerFrame answer_join(const Identity& identity, const MemberRegistry& regi
   for (const auto& [node, c] : registry.members())
     *a->add_current() = c;
   return answer;
-}
-
-uint64_t initial_member_id(uint64_t cluster_id, std::string_view name) {
-  return hash64(name, cluster_id) | 1;
 }
 
 absl::StatusOr<Identity> establish_identity(const ServeConfig& config, asio::io_context& io,

@@ -36,7 +36,4 @@ absl::StatusOr<Identity> establish_identity(const ServeConfig& config, asio::io_
 wire::PeerFrame answer_join(const Identity& identity, const MemberRegistry& registry,
                             const wire::PeerJoin& join);
 
-// etcd's member ids are 64-bit and stable: from the cluster and the name.
-uint64_t initial_member_id(uint64_t cluster_id, std::string_view name);
-
 }  // namespace synod::cli
